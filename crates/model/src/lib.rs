@@ -1,0 +1,22 @@
+//! Meridian's domain model: attribute values and exact numbers, items and their sizes, key
+//! schemas, table metadata, every limit as a named constant, and the [`Clock`] through which
+//! time enters.
+//!
+//! This crate is pure: no I/O, no async, and it must not depend on any other Meridian crate,
+//! nor on sled, openraft or hyper.
+
+pub mod clock;
+pub mod key;
+pub mod limits;
+pub mod number;
+pub mod size;
+pub mod table;
+pub mod value;
+
+pub use clock::{Clock, SystemClock};
+pub use key::{KeyAttribute, KeySchema, ScalarType};
+pub use number::{Number, NumberError};
+pub use table::{BillingMode, ProvisionedThroughput, TableMeta, TableStatus};
+pub use value::{
+    item_from_json, AttributeValue, Item, ValueError, ValueErrorKind, WireItem, WireValue,
+};
