@@ -1,0 +1,107 @@
+//! Command-line parsing, including DynamoDB Local's single-dash spellings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Meridian: a DynamoDB-compatible store with real multi-region replication.
+#[derive(Debug, Parser)]
+#[command(name = "meridian", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands; with none, `meridian` serves.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the DynamoDB API (the default).
+    Serve(ServeArgs),
+    /// Drive a DynamoDB endpoint with PutItem, GetItem and Query and report throughput and
+    /// latency.
+    Bench(bench::BenchArgs),
+}
+
+/// How to serve.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    /// Port of the DynamoDB API (0 picks a free one). Default 8000.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Address to listen on. Default 127.0.0.1.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Where the data lives. Default ./meridian-data.
+    #[arg(long = "data-dir")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep everything in memory; nothing survives a restart.
+    #[arg(long = "in-memory")]
+    pub in_memory: bool,
+    /// The region this node serves. Default us-east-1.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A TOML configuration file (see config/).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Accepted for DynamoDB Local compatibility: the single region is always shared by every
+    /// credential and region name.
+    #[arg(long = "shared-db")]
+    pub shared_db: bool,
+    /// Accepted for DynamoDB Local compatibility and ignored.
+    #[arg(long = "cors", hide = true)]
+    pub cors: Option<String>,
+    /// Accepted for DynamoDB Local compatibility and ignored.
+    #[arg(long = "delay-transient-statuses", hide = true)]
+    pub delay_transient_statuses: bool,
+    /// Accepted for DynamoDB Local compatibility and ignored.
+    #[arg(long = "optimize-db-before-startup", hide = true)]
+    pub optimize_db_before_startup: bool,
+}
+
+/// Rewrites DynamoDB Local's single-dash flags into Meridian's.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|arg| {
+            let mapped = match arg.as_str() {
+                "-port" => "--port",
+                "-inMemory" => "--in-memory",
+                "-dbPath" => "--data-dir",
+                "-sharedDb" => "--shared-db",
+                "-cors" => "--cors",
+                "-delayTransientStatuses" => "--delay-transient-statuses",
+                "-optimizeDbBeforeStartup" => "--optimize-db-before-startup",
+                _ => return arg,
+            };
+            mapped.to_owned()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        let args = normalize_args(args.iter().map(|s| s.to_string()));
+        Cli::try_parse_from(args).unwrap()
+    }
+
+    #[test]
+    fn t10_dynamodb_local_aliases() {
+        let cli = parse(&["meridian", "-port", "8001", "-inMemory", "-sharedDb"]);
+        assert_eq!(cli.serve.port, Some(8001));
+        assert!(cli.serve.in_memory);
+        assert!(cli.serve.shared_db);
+        let cli = parse(&["meridian", "-dbPath", "/tmp/x"]);
+        assert_eq!(cli.serve.data_dir, Some(PathBuf::from("/tmp/x")));
+    }
+
+    #[test]
+    fn t10_no_arguments_serves_defaults() {
+        let cli = parse(&["meridian"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.port, None);
+    }
+}

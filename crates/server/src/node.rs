@@ -1,0 +1,109 @@
+//! One node: its store, its region's Raft group with the table engine as state machine, and the
+//! DynamoDB API in front of them.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::config::NodeConfig;
+
+/// The table engine as the Raft group's state machine.
+#[derive(Debug)]
+struct TableLogic {
+    engine: table::Engine,
+}
+
+impl raft::StateMachineLogic for TableLogic {
+    fn apply(&self, view: &mut storage::ApplyView<'_>, payload: &[u8]) -> Result<Vec<u8>, storage::StorageError> {
+        self.engine.apply_payload(view, payload).map_err(|e| match e {
+            table::TableError::Storage(e) => e,
+            other => storage::StorageError::Encoding(other.to_string()),
+        })
+    }
+}
+
+/// The region as the API sees it: propose through Raft, read from the local store.
+#[derive(Debug)]
+struct RegionHandle {
+    group: raft::RegionGroup,
+    store: storage::Store,
+    region: String,
+    clock: model::SystemClock,
+}
+
+impl api::Region for RegionHandle {
+    async fn propose(&self, payload: Vec<u8>) -> Result<Vec<u8>, api::ApiError> {
+        self.group.write(payload).await.map_err(unavailable)
+    }
+
+    async fn linearize(&self) -> Result<(), api::ApiError> {
+        self.group.ensure_linearizable().await.map_err(unavailable)
+    }
+
+    fn store(&self) -> &storage::Store {
+        &self.store
+    }
+
+    fn region_name(&self) -> &str {
+        &self.region
+    }
+
+    fn clock(&self) -> &dyn model::Clock {
+        &self.clock
+    }
+}
+
+fn unavailable(e: raft::RaftError) -> api::ApiError {
+    tracing::warn!(error = %e, "raft unavailable");
+    api::ApiError::InternalServerError
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    region: Arc<RegionHandle>,
+}
+
+impl Node {
+    /// Opens storage and starts (or rejoins) the region's group.
+    pub async fn start(config: &NodeConfig) -> anyhow::Result<Node> {
+        let store = match &config.data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                storage::Store::open(Some(&dir.join("sled")), config.cache_bytes)
+            }
+            None => storage::Store::open(None, config.cache_bytes),
+        }
+        .context("cannot open storage")?;
+        let logic = Arc::new(TableLogic {
+            engine: table::Engine,
+        });
+        let settings = raft::RaftSettings::single_node(config.node_id, config.api_addr.to_string());
+        let group = raft::RegionGroup::start(config.node_id, store.clone(), logic, settings)
+            .await
+            .context("cannot start the region's raft group")?;
+        Ok(Node {
+            region: Arc::new(RegionHandle {
+                group,
+                store,
+                region: config.region.clone(),
+                clock: model::SystemClock,
+            }),
+        })
+    }
+
+    /// Serves the DynamoDB API on `listener` until `shutdown` completes.
+    pub async fn serve(&self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        api::serve(listener, self.region.clone(), shutdown).await?;
+        Ok(())
+    }
+
+    /// Stops the group and flushes storage.
+    pub async fn shutdown(&self) {
+        self.region.group.shutdown().await;
+        if let Err(e) = self.region.store.flush() {
+            tracing::error!(error = %e, "flush on shutdown failed");
+        }
+    }
+}

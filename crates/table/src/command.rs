@@ -1,0 +1,163 @@
+//! The write commands the region's Raft log carries, and their typed outcomes.
+//!
+//! A command is complete before it is proposed: expressions are parsed and bound, ids and
+//! timestamps are chosen by the proposer. Applying it reads only the command and the replica's
+//! state, so every replica computes the same outcome.
+
+use serde::{Deserialize, Serialize};
+
+use expr::{Condition, Path, UpdateExpr};
+use model::{BillingMode, Item, TableMeta};
+
+use crate::error::{Rejection, TableError};
+
+/// Format version of an encoded [`Command`] or [`Outcome`]; the first byte of every payload.
+pub const COMMAND_FORMAT_VERSION: u8 = 1;
+
+/// One entry of the region's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Create a table; `TableMeta` is complete (id, ARN region, creation time).
+    CreateTable(TableMeta),
+    DeleteTable { name: String },
+    UpdateTable(TableUpdate),
+    TagResource { name: String, tags: Vec<(String, String)> },
+    UntagResource { name: String, keys: Vec<String> },
+    /// PutItem, UpdateItem or DeleteItem.
+    Write(ItemWrite),
+    /// BatchWriteItem: each write applied independently, no conditions.
+    BatchWrite(Vec<ItemWrite>),
+    /// TransactWriteItems: all actions or none.
+    TransactWrite(TransactWrite),
+    /// TransactGetItems, serialized with the writes so it sees no partial transaction.
+    TransactGet(Vec<ItemGet>),
+}
+
+/// UpdateTable's metadata changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableUpdate {
+    pub name: String,
+    pub billing_mode: Option<BillingMode>,
+    /// New (read, write) capacity units.
+    pub provisioned: Option<(u64, u64)>,
+    pub deletion_protection: Option<bool>,
+    pub table_class: Option<String>,
+    pub now_ms: i64,
+}
+
+/// What the client wants back from a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ReturnValues {
+    #[default]
+    None,
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+/// The item-level part of a write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WriteKind {
+    Put { item: Item },
+    Update { key: Item, update: Option<UpdateExpr> },
+    Delete { key: Item },
+    /// Only evaluates the condition (TransactWriteItems' ConditionCheck).
+    ConditionCheck { key: Item },
+}
+
+/// One conditional write of one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemWrite {
+    pub table: String,
+    pub kind: WriteKind,
+    pub condition: Option<Condition>,
+    pub return_values: ReturnValues,
+    /// ReturnValuesOnConditionCheckFailure = ALL_OLD.
+    pub return_old_on_condition_failure: bool,
+}
+
+/// TransactWriteItems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransactWrite {
+    /// ClientRequestToken, with a digest of the request it stands for.
+    pub token: Option<(String, u64)>,
+    pub now_ms: i64,
+    pub actions: Vec<ItemWrite>,
+}
+
+/// One read of one item by key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemGet {
+    pub table: String,
+    pub key: Item,
+    pub projection: Option<Vec<Path>>,
+}
+
+/// The result of applying one command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// A table command succeeded; the table as it now is (or was, for DeleteTable).
+    Table(TableMeta),
+    /// A single write succeeded.
+    Write(WriteResult),
+    /// BatchWriteItem: one result per request, in order (each may be rejected on its own).
+    BatchWrite(Vec<Result<WriteResult, Rejection>>),
+    /// TransactWriteItems succeeded; one result per action.
+    TransactWrite(Vec<WriteResult>),
+    /// TransactGetItems; per item, the item (projected) and its full size for capacity.
+    TransactGet(Vec<(Option<Item>, usize)>),
+    /// The command was refused; nothing changed.
+    Rejected(Rejection),
+}
+
+/// What one applied write reports back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct WriteResult {
+    /// Attributes to return, per ReturnValues (None when nothing is to be returned).
+    pub attributes: Option<Item>,
+    /// Size of the item before the write (0 if absent), for capacity units.
+    pub old_size: usize,
+    /// Size of the item after the write (0 if absent).
+    pub new_size: usize,
+}
+
+impl Command {
+    /// Encodes with the format version byte first.
+    pub fn encode(&self) -> Result<Vec<u8>, TableError> {
+        encode_versioned(self)
+    }
+
+    /// Decodes a payload written by [`Command::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Command, TableError> {
+        decode_versioned(bytes)
+    }
+}
+
+impl Outcome {
+    /// Encodes with the format version byte first.
+    pub fn encode(&self) -> Result<Vec<u8>, TableError> {
+        encode_versioned(self)
+    }
+
+    /// Decodes a payload written by [`Outcome::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Outcome, TableError> {
+        decode_versioned(bytes)
+    }
+}
+
+pub(crate) fn encode_versioned<T: Serialize>(value: &T) -> Result<Vec<u8>, TableError> {
+    let mut out = vec![COMMAND_FORMAT_VERSION];
+    bincode::serialize_into(&mut out, value).map_err(|e| TableError::Codec(e.to_string()))?;
+    Ok(out)
+}
+
+pub(crate) fn decode_versioned<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, TableError> {
+    match bytes.split_first() {
+        Some((&COMMAND_FORMAT_VERSION, rest)) => {
+            bincode::deserialize(rest).map_err(|e| TableError::Codec(e.to_string()))
+        }
+        Some((v, _)) => Err(TableError::Codec(format!("unknown format version {v}"))),
+        None => Err(TableError::Codec("empty payload".into())),
+    }
+}

@@ -1,0 +1,299 @@
+//! Reads on one replica: GetItem, Query and Scan with key conditions, filters, projections,
+//! Limit, ExclusiveStartKey and the 1 MB page limit.
+
+use std::ops::Bound;
+
+use expr::{Condition, KeyOp, KeyPredicate, Path};
+use model::limits::PAGE_SIZE_BYTES_MAX;
+use model::size::item_size;
+use model::{AttributeValue, Item, ScalarType, TableMeta};
+use storage::{Space, Store};
+
+use crate::catalog::load_table;
+use crate::command::ItemGet;
+use crate::error::{Rejection, TableError};
+use crate::key::{decode_item, key_item, key_of_request};
+
+/// Select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Select {
+    #[default]
+    AllAttributes,
+    SpecificAttributes,
+    Count,
+}
+
+/// GetItem's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetOutput {
+    /// The item, projected.
+    pub item: Option<Item>,
+    /// The full item's size, for capacity units.
+    pub size: usize,
+}
+
+/// A Query.
+#[derive(Debug, Clone)]
+pub struct QueryInput {
+    pub table: String,
+    pub key_conditions: Vec<KeyPredicate>,
+    pub filter: Option<Condition>,
+    pub projection: Option<Vec<Path>>,
+    pub select: Select,
+    pub limit: Option<usize>,
+    pub exclusive_start_key: Option<Item>,
+    pub forward: bool,
+}
+
+/// A Scan (or one segment of a parallel scan).
+#[derive(Debug, Clone)]
+pub struct ScanInput {
+    pub table: String,
+    pub filter: Option<Condition>,
+    pub projection: Option<Vec<Path>>,
+    pub select: Select,
+    pub limit: Option<usize>,
+    pub exclusive_start_key: Option<Item>,
+    /// (Segment, TotalSegments).
+    pub segment: Option<(u32, u32)>,
+}
+
+/// One page of a Query or Scan.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageOutput {
+    /// Matching items, projected (empty for Select COUNT).
+    pub items: Vec<Item>,
+    pub count: usize,
+    pub scanned_count: usize,
+    pub last_evaluated_key: Option<Item>,
+    /// Bytes read, for capacity units.
+    pub scanned_bytes: usize,
+}
+
+type ReadResult<T> = Result<Result<T, Rejection>, TableError>;
+
+fn table_or_reject(store: &Store, name: &str) -> ReadResult<TableMeta> {
+    Ok(load_table(store, name)?.ok_or_else(|| Rejection::ResourceNotFound("Requested resource not found".into())))
+}
+
+/// GetItem.
+pub fn get_item(store: &Store, get: &ItemGet) -> ReadResult<GetOutput> {
+    let meta = match table_or_reject(store, &get.table)? {
+        Ok(meta) => meta,
+        Err(r) => return Ok(Err(r)),
+    };
+    let key = match key_of_request(&meta.key_schema, &get.key) {
+        Ok(key) => key,
+        Err(r) => return Ok(Err(r)),
+    };
+    let Some(bytes) = store.get(Space::Items, &key.storage_key(&meta))? else {
+        return Ok(Ok(GetOutput { item: None, size: 0 }));
+    };
+    let item = decode_item(&bytes)?;
+    let size = item_size(&item);
+    let item = match &get.projection {
+        Some(paths) => expr::project(&item, paths),
+        None => item,
+    };
+    Ok(Ok(GetOutput { item: Some(item), size }))
+}
+
+/// The smallest byte string greater than every string that starts with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
+    storage::keys::prefix_range(prefix).1
+}
+
+fn type_mismatch() -> Rejection {
+    Rejection::validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
+}
+
+/// Query.
+pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
+    let meta = match table_or_reject(store, &input.table)? {
+        Ok(meta) => meta,
+        Err(r) => return Ok(Err(r)),
+    };
+    let schema = &meta.key_schema;
+    let mut partition = None;
+    let mut sort = None;
+    for predicate in &input.key_conditions {
+        if predicate.attribute == schema.partition.name {
+            let KeyOp::Eq(value) = &predicate.op else {
+                return Ok(Err(Rejection::validation("Query key condition not supported")));
+            };
+            if !schema.partition.scalar.matches(value) {
+                return Ok(Err(type_mismatch()));
+            }
+            partition = Some(value.clone());
+        } else if schema.sort.as_ref().is_some_and(|s| s.name == predicate.attribute) {
+            sort = Some(&predicate.op);
+        } else {
+            return Ok(Err(Rejection::validation(format!(
+                "Query condition missed key schema element: {}",
+                schema.partition.name
+            ))));
+        }
+    }
+    let Some(partition) = partition else {
+        return Ok(Err(Rejection::validation(format!(
+            "Query condition missed key schema element: {}",
+            schema.partition.name
+        ))));
+    };
+    let prefix = storage::keys::partition_prefix(&meta.id, &partition);
+    let key_at = |v: &AttributeValue| storage::keys::encode_item_key(&meta.id, &partition, Some(v));
+    let mut lower = Bound::Included(prefix.clone());
+    let mut upper = prefix_end(&prefix);
+    if let (Some(op), Some(sort_attr)) = (sort, schema.sort.as_ref()) {
+        let scalar = sort_attr.scalar;
+        let check = |v: &AttributeValue| scalar.matches(v);
+        match op {
+            KeyOp::Eq(v) if check(v) => {
+                lower = Bound::Included(key_at(v));
+                upper = Bound::Included(key_at(v));
+            }
+            KeyOp::Lt(v) if check(v) => upper = Bound::Excluded(key_at(v)),
+            KeyOp::Le(v) if check(v) => upper = Bound::Included(key_at(v)),
+            KeyOp::Gt(v) if check(v) => lower = Bound::Excluded(key_at(v)),
+            KeyOp::Ge(v) if check(v) => lower = Bound::Included(key_at(v)),
+            KeyOp::Between(lo, hi) if check(lo) && check(hi) => {
+                if compare_scalar(lo, hi) == std::cmp::Ordering::Greater {
+                    return Ok(Err(Rejection::validation(format!(
+                        "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {{{}:{}}}, upper bound operand: AttributeValue: {{{}:{}}}",
+                        lo.type_name(), scalar_text(lo), hi.type_name(), scalar_text(hi)
+                    ))));
+                }
+                lower = Bound::Included(key_at(lo));
+                upper = Bound::Included(key_at(hi));
+            }
+            KeyOp::BeginsWith(v) if check(v) => {
+                if scalar == ScalarType::N {
+                    return Ok(Err(Rejection::validation(
+                        "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                    )));
+                }
+                (lower, upper) = storage::keys::begins_with_range(&meta.id, &partition, v);
+            }
+            _ => return Ok(Err(type_mismatch())),
+        }
+    }
+    if let Some(start) = &input.exclusive_start_key {
+        let key = match key_of_request(schema, start) {
+            Ok(key) if key.partition == partition => key,
+            _ => return Ok(Err(Rejection::validation("The provided starting key is invalid: The provided key element does not match the schema"))),
+        };
+        let start_key = key.storage_key(&meta);
+        if input.forward {
+            lower = Bound::Excluded(start_key);
+        } else {
+            upper = Bound::Excluded(start_key);
+        }
+    }
+    let iter = store.range(Space::Items, lower, upper, !input.forward);
+    page(&meta, iter, input.filter.as_ref(), input.projection.as_deref(), input.select, input.limit, |_| true)
+}
+
+/// Scan.
+pub fn scan(store: &Store, input: &ScanInput) -> ReadResult<PageOutput> {
+    let meta = match table_or_reject(store, &input.table)? {
+        Ok(meta) => meta,
+        Err(r) => return Ok(Err(r)),
+    };
+    let prefix = storage::keys::table_prefix(&meta.id);
+    let mut lower = Bound::Included(prefix.clone());
+    if let Some(start) = &input.exclusive_start_key {
+        match key_of_request(&meta.key_schema, start) {
+            Ok(key) => lower = Bound::Excluded(key.storage_key(&meta)),
+            Err(_) => {
+                return Ok(Err(Rejection::validation(
+                    "The provided starting key is invalid: The provided key element does not match the schema",
+                )))
+            }
+        }
+    }
+    let iter = store.range(Space::Items, lower, prefix_end(&prefix), false);
+    let partition_name = meta.key_schema.partition.name.clone();
+    let table_id = meta.id;
+    let in_segment = move |item: &Item| match (input.segment, item.get(&partition_name)) {
+        (Some((segment, total)), Some(pk)) => segment_of(&storage::keys::partition_prefix(&table_id, pk), total) == segment,
+        _ => true,
+    };
+    page(&meta, iter, input.filter.as_ref(), input.projection.as_deref(), input.select, input.limit, in_segment)
+}
+
+/// Which of `total` segments a partition belongs to (FNV-1a of its encoded key).
+fn segment_of(encoded_partition: &[u8], total: u32) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in encoded_partition {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(total.max(1))) as u32
+}
+
+fn page(
+    meta: &TableMeta,
+    iter: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), storage::StorageError>>,
+    filter: Option<&Condition>,
+    projection: Option<&[Path]>,
+    select: Select,
+    limit: Option<usize>,
+    in_segment: impl Fn(&Item) -> bool,
+) -> ReadResult<PageOutput> {
+    let mut out = PageOutput::default();
+    let mut iter = iter.peekable();
+    let mut last: Option<Item> = None;
+    let mut stopped_early = false;
+    while let Some(entry) = iter.next() {
+        let (_, bytes) = entry?;
+        let item = decode_item(&bytes)?;
+        if !in_segment(&item) {
+            continue;
+        }
+        out.scanned_count += 1;
+        out.scanned_bytes += item_size(&item);
+        let matched = match filter {
+            Some(condition) => match condition.evaluate(&item) {
+                Ok(m) => m,
+                Err(e) => return Ok(Err(Rejection::validation(e.to_string()))),
+            },
+            None => true,
+        };
+        if matched {
+            out.count += 1;
+            if select != Select::Count {
+                out.items.push(match projection {
+                    Some(paths) => expr::project(&item, paths),
+                    None => item.clone(),
+                });
+            }
+        }
+        last = Some(item);
+        let full = limit.is_some_and(|l| out.scanned_count >= l) || out.scanned_bytes >= PAGE_SIZE_BYTES_MAX;
+        if full {
+            stopped_early = iter.peek().is_some();
+            break;
+        }
+    }
+    if stopped_early {
+        out.last_evaluated_key = last.map(|item| key_item(&meta.key_schema, &item));
+    }
+    Ok(Ok(out))
+}
+
+fn compare_scalar(a: &AttributeValue, b: &AttributeValue) -> std::cmp::Ordering {
+    match (a, b) {
+        (AttributeValue::S(x), AttributeValue::S(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (AttributeValue::N(x), AttributeValue::N(y)) => x.cmp(y),
+        (AttributeValue::B(x), AttributeValue::B(y)) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    }
+}
+
+fn scalar_text(v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::S(s) => s.clone(),
+        AttributeValue::N(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
