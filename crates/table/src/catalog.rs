@@ -47,7 +47,10 @@ pub fn table_stats(store: &Store, meta: &TableMeta) -> Result<TableStats, TableE
     }
 }
 
-pub(crate) fn view_table(view: &mut ApplyView<'_>, name: &str) -> Result<Option<TableMeta>, TableError> {
+pub(crate) fn view_table(
+    view: &mut ApplyView<'_>,
+    name: &str,
+) -> Result<Option<TableMeta>, TableError> {
     match view.get(Space::Tables, name.as_bytes())? {
         Some(bytes) => Ok(Some(decode_versioned(&bytes)?)),
         None => Ok(None),
@@ -55,7 +58,11 @@ pub(crate) fn view_table(view: &mut ApplyView<'_>, name: &str) -> Result<Option<
 }
 
 pub(crate) fn put_table(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<(), TableError> {
-    view.put(Space::Tables, meta.name.as_bytes().to_vec(), encode_versioned(meta)?);
+    view.put(
+        Space::Tables,
+        meta.name.as_bytes().to_vec(),
+        encode_versioned(meta)?,
+    );
     Ok(())
 }
 

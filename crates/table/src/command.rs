@@ -19,10 +19,18 @@ pub const COMMAND_FORMAT_VERSION: u8 = 1;
 pub enum Command {
     /// Create a table; `TableMeta` is complete (id, ARN region, creation time).
     CreateTable(TableMeta),
-    DeleteTable { name: String },
+    DeleteTable {
+        name: String,
+    },
     UpdateTable(TableUpdate),
-    TagResource { name: String, tags: Vec<(String, String)> },
-    UntagResource { name: String, keys: Vec<String> },
+    TagResource {
+        name: String,
+        tags: Vec<(String, String)>,
+    },
+    UntagResource {
+        name: String,
+        keys: Vec<String>,
+    },
     /// PutItem, UpdateItem or DeleteItem.
     Write(ItemWrite),
     /// BatchWriteItem: each write applied independently, no conditions.
@@ -59,11 +67,20 @@ pub enum ReturnValues {
 /// The item-level part of a write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum WriteKind {
-    Put { item: Item },
-    Update { key: Item, update: Option<UpdateExpr> },
-    Delete { key: Item },
+    Put {
+        item: Item,
+    },
+    Update {
+        key: Item,
+        update: Option<UpdateExpr>,
+    },
+    Delete {
+        key: Item,
+    },
     /// Only evaluates the condition (TransactWriteItems' ConditionCheck).
-    ConditionCheck { key: Item },
+    ConditionCheck {
+        key: Item,
+    },
 }
 
 /// One conditional write of one item.
@@ -152,7 +169,9 @@ pub(crate) fn encode_versioned<T: Serialize>(value: &T) -> Result<Vec<u8>, Table
     Ok(out)
 }
 
-pub(crate) fn decode_versioned<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, TableError> {
+pub(crate) fn decode_versioned<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+) -> Result<T, TableError> {
     match bytes.split_first() {
         Some((&COMMAND_FORMAT_VERSION, rest)) => {
             bincode::deserialize(rest).map_err(|e| TableError::Codec(e.to_string()))

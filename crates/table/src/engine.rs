@@ -15,8 +15,8 @@ use storage::{ApplyView, Space};
 
 use crate::catalog::{adjust_stats, drop_table, put_table, view_table};
 use crate::command::{
-    decode_versioned, encode_versioned, Command, ItemGet, ItemWrite, Outcome, ReturnValues, TableUpdate,
-    TransactWrite, WriteKind, WriteResult,
+    decode_versioned, encode_versioned, Command, ItemGet, ItemWrite, Outcome, ReturnValues,
+    TableUpdate, TransactWrite, WriteKind, WriteResult,
 };
 use crate::error::{CancellationReason, Rejection, TableError};
 use crate::key::{decode_item, encode_item, key_of_item, key_of_request};
@@ -49,14 +49,22 @@ struct TokenRecord {
 impl Engine {
     /// Applies one encoded command and returns the encoded outcome. An `Err` is a failure of
     /// storage or encoding (fatal for the node); rejections are part of the outcome.
-    pub fn apply_payload(&self, view: &mut ApplyView<'_>, payload: &[u8]) -> Result<Vec<u8>, TableError> {
+    pub fn apply_payload(
+        &self,
+        view: &mut ApplyView<'_>,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, TableError> {
         let command = Command::decode(payload)?;
         let outcome = self.apply(view, &command)?;
         outcome.encode()
     }
 
     /// Applies one command.
-    pub fn apply(&self, view: &mut ApplyView<'_>, command: &Command) -> Result<Outcome, TableError> {
+    pub fn apply(
+        &self,
+        view: &mut ApplyView<'_>,
+        command: &Command,
+    ) -> Result<Outcome, TableError> {
         let outcome = match command {
             Command::CreateTable(meta) => self.create_table(view, meta)?,
             Command::DeleteTable { name } => self.delete_table(view, name)?,
@@ -82,7 +90,11 @@ impl Engine {
         Ok(outcome)
     }
 
-    fn create_table(&self, view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<Outcome, TableError> {
+    fn create_table(
+        &self,
+        view: &mut ApplyView<'_>,
+        meta: &TableMeta,
+    ) -> Result<Outcome, TableError> {
         if view_table(view, &meta.name)?.is_some() {
             return Ok(Outcome::Rejected(Rejection::ResourceInUse(format!(
                 "Table already exists: {}",
@@ -107,7 +119,11 @@ impl Engine {
         Ok(Outcome::Table(meta))
     }
 
-    fn update_table(&self, view: &mut ApplyView<'_>, update: &TableUpdate) -> Result<Outcome, TableError> {
+    fn update_table(
+        &self,
+        view: &mut ApplyView<'_>,
+        update: &TableUpdate,
+    ) -> Result<Outcome, TableError> {
         self.change_table(view, &update.name, |meta| {
             if let Some(mode) = update.billing_mode {
                 if mode != meta.billing_mode && mode == model::BillingMode::PayPerRequest {
@@ -155,15 +171,21 @@ impl Engine {
     }
 
     /// Checks one write against the current state and computes its effect, writing nothing.
-    fn prepare(&self, view: &mut ApplyView<'_>, write: &ItemWrite) -> Result<Result<Prepared, Rejection>, TableError> {
+    fn prepare(
+        &self,
+        view: &mut ApplyView<'_>,
+        write: &ItemWrite,
+    ) -> Result<Result<Prepared, Rejection>, TableError> {
         let Some(meta) = view_table(view, &write.table)? else {
-            return Ok(Err(Rejection::ResourceNotFound("Requested resource not found".into())));
+            return Ok(Err(Rejection::ResourceNotFound(
+                "Requested resource not found".into(),
+            )));
         };
         let key = match &write.kind {
             WriteKind::Put { item } => key_of_item(&meta.key_schema, item),
-            WriteKind::Update { key, .. } | WriteKind::Delete { key } | WriteKind::ConditionCheck { key } => {
-                key_of_request(&meta.key_schema, key)
-            }
+            WriteKind::Update { key, .. }
+            | WriteKind::Delete { key }
+            | WriteKind::ConditionCheck { key } => key_of_request(&meta.key_schema, key),
         };
         let key = match key {
             Ok(key) => key,
@@ -179,7 +201,11 @@ impl Engine {
             match condition.evaluate(old.as_ref().unwrap_or(&empty)) {
                 Ok(true) => {}
                 Ok(false) => {
-                    let item = if write.return_old_on_condition_failure { old.clone() } else { None };
+                    let item = if write.return_old_on_condition_failure {
+                        old.clone()
+                    } else {
+                        None
+                    };
                     return Ok(Err(Rejection::ConditionalCheckFailed { item }));
                 }
                 Err(e) => return Ok(Err(Rejection::validation(e.to_string()))),
@@ -189,7 +215,9 @@ impl Engine {
         let (new, unchanged, targets) = match &write.kind {
             WriteKind::Put { item } => {
                 if item_size(item) > ITEM_SIZE_BYTES_MAX {
-                    return Ok(Err(Rejection::validation("Item size has exceeded the maximum allowed size")));
+                    return Ok(Err(Rejection::validation(
+                        "Item size has exceeded the maximum allowed size",
+                    )));
                 }
                 (Some(item.clone()), false, Vec::new())
             }
@@ -200,7 +228,8 @@ impl Engine {
                 let mut targets = Vec::new();
                 if let Some(update) = update {
                     targets = update.targets();
-                    if let Some(name) = targets.iter().find_map(|p| key_attribute_target(&meta, p)) {
+                    if let Some(name) = targets.iter().find_map(|p| key_attribute_target(&meta, p))
+                    {
                         return Ok(Err(Rejection::validation(format!(
                             "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
                         ))));
@@ -210,7 +239,9 @@ impl Engine {
                     }
                 }
                 if item_size(&item) > ITEM_SIZE_BYTES_MAX {
-                    return Ok(Err(Rejection::validation("Item size to update has exceeded the maximum allowed size")));
+                    return Ok(Err(Rejection::validation(
+                        "Item size to update has exceeded the maximum allowed size",
+                    )));
                 }
                 (Some(item), false, targets)
             }
@@ -239,14 +270,22 @@ impl Engine {
     }
 
     /// Writes a prepared write and keeps the table's statistics.
-    fn commit(&self, view: &mut ApplyView<'_>, prepared: Prepared) -> Result<WriteResult, TableError> {
+    fn commit(
+        &self,
+        view: &mut ApplyView<'_>,
+        prepared: Prepared,
+    ) -> Result<WriteResult, TableError> {
         if prepared.unchanged {
             return Ok(prepared.result);
         }
         let old_count = i64::from(prepared.old.is_some());
         let new_count = i64::from(prepared.new.is_some());
         match &prepared.new {
-            Some(item) => view.put(Space::Items, prepared.storage_key.clone(), encode_item(item)?),
+            Some(item) => view.put(
+                Space::Items,
+                prepared.storage_key.clone(),
+                encode_item(item)?,
+            ),
             None => view.delete(Space::Items, prepared.storage_key.clone()),
         }
         adjust_stats(
@@ -258,7 +297,11 @@ impl Engine {
         Ok(prepared.result)
     }
 
-    fn batch_write(&self, view: &mut ApplyView<'_>, writes: &[ItemWrite]) -> Result<Outcome, TableError> {
+    fn batch_write(
+        &self,
+        view: &mut ApplyView<'_>,
+        writes: &[ItemWrite],
+    ) -> Result<Outcome, TableError> {
         let mut prepared = Vec::with_capacity(writes.len());
         for write in writes {
             match self.prepare(view, write)? {
@@ -273,7 +316,11 @@ impl Engine {
         Ok(Outcome::BatchWrite(results))
     }
 
-    fn transact_write(&self, view: &mut ApplyView<'_>, transact: &TransactWrite) -> Result<Outcome, TableError> {
+    fn transact_write(
+        &self,
+        view: &mut ApplyView<'_>,
+        transact: &TransactWrite,
+    ) -> Result<Outcome, TableError> {
         if let Some((token, digest)) = &transact.token {
             let token_key = token.as_bytes().to_vec();
             if let Some(bytes) = view.get(Space::Tokens, &token_key)? {
@@ -299,7 +346,11 @@ impl Engine {
         self.transact_actions(view, &transact.actions)
     }
 
-    fn transact_actions(&self, view: &mut ApplyView<'_>, actions: &[ItemWrite]) -> Result<Outcome, TableError> {
+    fn transact_actions(
+        &self,
+        view: &mut ApplyView<'_>,
+        actions: &[ItemWrite],
+    ) -> Result<Outcome, TableError> {
         let mut prepared = Vec::with_capacity(actions.len());
         let mut reasons = Vec::with_capacity(actions.len());
         let mut cancelled = false;
@@ -342,11 +393,17 @@ impl Engine {
         Ok(Outcome::TransactWrite(results))
     }
 
-    fn transact_get(&self, view: &mut ApplyView<'_>, gets: &[ItemGet]) -> Result<Outcome, TableError> {
+    fn transact_get(
+        &self,
+        view: &mut ApplyView<'_>,
+        gets: &[ItemGet],
+    ) -> Result<Outcome, TableError> {
         let mut out = Vec::with_capacity(gets.len());
         for get in gets {
             let Some(meta) = view_table(view, &get.table)? else {
-                return Ok(Outcome::Rejected(Rejection::ResourceNotFound("Requested resource not found".into())));
+                return Ok(Outcome::Rejected(Rejection::ResourceNotFound(
+                    "Requested resource not found".into(),
+                )));
             };
             let key = match key_of_request(&meta.key_schema, &get.key) {
                 Ok(key) => key,
@@ -370,7 +427,9 @@ impl Engine {
 /// The key attribute an update path would write, if any.
 fn key_attribute_target(meta: &TableMeta, path: &Path) -> Option<String> {
     match path.elements().first() {
-        Some(PathElement::Attribute(name)) if meta.key_schema.is_key_attribute(name) => Some(name.clone()),
+        Some(PathElement::Attribute(name)) if meta.key_schema.is_key_attribute(name) => {
+            Some(name.clone())
+        }
         _ => None,
     }
 }

@@ -50,6 +50,8 @@ impl Rejection {
 
     /// A ResourceNotFoundException for a table.
     pub fn table_not_found(name: &str) -> Self {
-        Rejection::ResourceNotFound(format!("Requested resource not found: Table: {name} not found"))
+        Rejection::ResourceNotFound(format!(
+            "Requested resource not found: Table: {name} not found"
+        ))
     }
 }

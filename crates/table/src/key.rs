@@ -35,7 +35,11 @@ fn check_value(schema_name: &str, value: &AttributeValue, is_sort: bool) -> Resu
         _ => false,
     };
     if empty {
-        let kind = if matches!(value, AttributeValue::S(_)) { "string" } else { "binary" };
+        let kind = if matches!(value, AttributeValue::S(_)) {
+            "string"
+        } else {
+            "binary"
+        };
         return Err(Rejection::validation(format!(
             "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {schema_name}"
         )));

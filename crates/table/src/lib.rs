@@ -14,8 +14,12 @@ pub mod read;
 
 pub use catalog::{list_tables, load_table, table_stats, TableStats};
 pub use command::{
-    Command, ItemGet, ItemWrite, Outcome, ReturnValues, TableUpdate, TransactWrite, WriteKind, WriteResult,
+    Command, ItemGet, ItemWrite, Outcome, ReturnValues, TableUpdate, TransactWrite, WriteKind,
+    WriteResult,
 };
 pub use engine::Engine;
 pub use error::{CancellationReason, Rejection, TableError};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
+
+#[cfg(test)]
+mod tests;

@@ -73,7 +73,8 @@ pub struct PageOutput {
 type ReadResult<T> = Result<Result<T, Rejection>, TableError>;
 
 fn table_or_reject(store: &Store, name: &str) -> ReadResult<TableMeta> {
-    Ok(load_table(store, name)?.ok_or_else(|| Rejection::ResourceNotFound("Requested resource not found".into())))
+    Ok(load_table(store, name)?
+        .ok_or_else(|| Rejection::ResourceNotFound("Requested resource not found".into())))
 }
 
 /// GetItem.
@@ -87,7 +88,10 @@ pub fn get_item(store: &Store, get: &ItemGet) -> ReadResult<GetOutput> {
         Err(r) => return Ok(Err(r)),
     };
     let Some(bytes) = store.get(Space::Items, &key.storage_key(&meta))? else {
-        return Ok(Ok(GetOutput { item: None, size: 0 }));
+        return Ok(Ok(GetOutput {
+            item: None,
+            size: 0,
+        }));
     };
     let item = decode_item(&bytes)?;
     let size = item_size(&item);
@@ -95,7 +99,10 @@ pub fn get_item(store: &Store, get: &ItemGet) -> ReadResult<GetOutput> {
         Some(paths) => expr::project(&item, paths),
         None => item,
     };
-    Ok(Ok(GetOutput { item: Some(item), size }))
+    Ok(Ok(GetOutput {
+        item: Some(item),
+        size,
+    }))
 }
 
 /// The smallest byte string greater than every string that starts with `prefix`.
@@ -119,13 +126,19 @@ pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
     for predicate in &input.key_conditions {
         if predicate.attribute == schema.partition.name {
             let KeyOp::Eq(value) = &predicate.op else {
-                return Ok(Err(Rejection::validation("Query key condition not supported")));
+                return Ok(Err(Rejection::validation(
+                    "Query key condition not supported",
+                )));
             };
             if !schema.partition.scalar.matches(value) {
                 return Ok(Err(type_mismatch()));
             }
             partition = Some(value.clone());
-        } else if schema.sort.as_ref().is_some_and(|s| s.name == predicate.attribute) {
+        } else if schema
+            .sort
+            .as_ref()
+            .is_some_and(|s| s.name == predicate.attribute)
+        {
             sort = Some(&predicate.op);
         } else {
             return Ok(Err(Rejection::validation(format!(
@@ -190,7 +203,15 @@ pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
         }
     }
     let iter = store.range(Space::Items, lower, upper, !input.forward);
-    page(&meta, iter, input.filter.as_ref(), input.projection.as_deref(), input.select, input.limit, |_| true)
+    page(
+        &meta,
+        iter,
+        input.filter.as_ref(),
+        input.projection.as_deref(),
+        input.select,
+        input.limit,
+        |_| true,
+    )
 }
 
 /// Scan.
@@ -215,10 +236,20 @@ pub fn scan(store: &Store, input: &ScanInput) -> ReadResult<PageOutput> {
     let partition_name = meta.key_schema.partition.name.clone();
     let table_id = meta.id;
     let in_segment = move |item: &Item| match (input.segment, item.get(&partition_name)) {
-        (Some((segment, total)), Some(pk)) => segment_of(&storage::keys::partition_prefix(&table_id, pk), total) == segment,
+        (Some((segment, total)), Some(pk)) => {
+            segment_of(&storage::keys::partition_prefix(&table_id, pk), total) == segment
+        }
         _ => true,
     };
-    page(&meta, iter, input.filter.as_ref(), input.projection.as_deref(), input.select, input.limit, in_segment)
+    page(
+        &meta,
+        iter,
+        input.filter.as_ref(),
+        input.projection.as_deref(),
+        input.select,
+        input.limit,
+        in_segment,
+    )
 }
 
 /// Which of `total` segments a partition belongs to (FNV-1a of its encoded key).
@@ -269,7 +300,8 @@ fn page(
             }
         }
         last = Some(item);
-        let full = limit.is_some_and(|l| out.scanned_count >= l) || out.scanned_bytes >= PAGE_SIZE_BYTES_MAX;
+        let full = limit.is_some_and(|l| out.scanned_count >= l)
+            || out.scanned_bytes >= PAGE_SIZE_BYTES_MAX;
         if full {
             stopped_early = iter.peek().is_some();
             break;
