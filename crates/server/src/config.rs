@@ -52,9 +52,15 @@ pub struct StorageSection {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config {path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("invalid host {0:?}")]
     Host(String),
     #[error("invalid region {0:?}: use letters, digits and dashes")]
@@ -128,7 +134,11 @@ impl NodeConfig {
                 .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
             api_addr,
             data_dir,
-            cache_bytes: file.storage.cache_mib.map(|m| m * 1024 * 1024).unwrap_or(DEFAULT_CACHE_BYTES),
+            cache_bytes: file
+                .storage
+                .cache_mib
+                .map(|m| m * 1024 * 1024)
+                .unwrap_or(DEFAULT_CACHE_BYTES),
         };
         config.validate()?;
         Ok(config)
@@ -138,7 +148,10 @@ impl NodeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let region_ok = !self.region.is_empty()
             && self.region.len() <= 64
-            && self.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            && self
+                .region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !region_ok {
             return Err(ConfigError::Region(self.region.clone()));
         }

@@ -15,11 +15,17 @@ struct TableLogic {
 }
 
 impl raft::StateMachineLogic for TableLogic {
-    fn apply(&self, view: &mut storage::ApplyView<'_>, payload: &[u8]) -> Result<Vec<u8>, storage::StorageError> {
-        self.engine.apply_payload(view, payload).map_err(|e| match e {
-            table::TableError::Storage(e) => e,
-            other => storage::StorageError::Encoding(other.to_string()),
-        })
+    fn apply(
+        &self,
+        view: &mut storage::ApplyView<'_>,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, storage::StorageError> {
+        self.engine
+            .apply_payload(view, payload)
+            .map_err(|e| match e {
+                table::TableError::Storage(e) => e,
+                other => storage::StorageError::Encoding(other.to_string()),
+            })
     }
 }
 
@@ -33,12 +39,12 @@ struct RegionHandle {
 }
 
 impl api::Region for RegionHandle {
-    async fn propose(&self, payload: Vec<u8>) -> Result<Vec<u8>, api::ApiError> {
-        self.group.write(payload).await.map_err(unavailable)
+    fn propose(&self, payload: Vec<u8>) -> api::BoxFuture<'_, Result<Vec<u8>, api::ApiError>> {
+        Box::pin(async move { self.group.write(payload).await.map_err(unavailable) })
     }
 
-    async fn linearize(&self) -> Result<(), api::ApiError> {
-        self.group.ensure_linearizable().await.map_err(unavailable)
+    fn linearize(&self) -> api::BoxFuture<'_, Result<(), api::ApiError>> {
+        Box::pin(async move { self.group.ensure_linearizable().await.map_err(unavailable) })
     }
 
     fn store(&self) -> &storage::Store {
@@ -54,9 +60,10 @@ impl api::Region for RegionHandle {
     }
 }
 
+/// Raft failures reach clients as retryable errors; the detail stays in the log.
 fn unavailable(e: raft::RaftError) -> api::ApiError {
     tracing::warn!(error = %e, "raft unavailable");
-    api::ApiError::InternalServerError
+    api::ApiError::Unavailable("The service is temporarily unavailable; retry the request".into())
 }
 
 /// A running node.
@@ -70,7 +77,8 @@ impl Node {
     pub async fn start(config: &NodeConfig) -> anyhow::Result<Node> {
         let store = match &config.data_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
                 storage::Store::open(Some(&dir.join("sled")), config.cache_bytes)
             }
             None => storage::Store::open(None, config.cache_bytes),
@@ -79,7 +87,13 @@ impl Node {
         let logic = Arc::new(TableLogic {
             engine: table::Engine,
         });
-        let settings = raft::RaftSettings::single_node(config.node_id, config.api_addr.to_string());
+        let settings = raft::RaftSettings {
+            node: raft::PeerNode {
+                api_addr: config.api_addr.to_string(),
+                peer_addr: String::new(),
+            },
+            ..raft::RaftSettings::default()
+        };
         let group = raft::RegionGroup::start(config.node_id, store.clone(), logic, settings)
             .await
             .context("cannot start the region's raft group")?;
@@ -94,7 +108,11 @@ impl Node {
     }
 
     /// Serves the DynamoDB API on `listener` until `shutdown` completes.
-    pub async fn serve(&self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
         api::serve(listener, self.region.clone(), shutdown).await?;
         Ok(())
     }

@@ -1,0 +1,79 @@
+# Meridian's commands. `make test` is the one command a fresh machine runs; `make verify` is
+# exactly what CI runs (.ci/run).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV ?= .venv
+# Respect an outer CARGO_TARGET_DIR (CI caches builds outside the clone); default ./target.
+CARGO_TARGET_DIR ?= target
+export CARGO_TARGET_DIR
+TARGET_ABS := $(abspath $(CARGO_TARGET_DIR))
+# The binary the end-to-end suites spawn.
+MERIDIAN_BIN ?= $(TARGET_ABS)/debug/meridian
+# Seconds each fuzz target runs under `make fuzz`.
+FUZZ_SECONDS ?= 60
+
+PY_REQUIREMENTS := tests/python/requirements.txt
+PY_STAMP := $(VENV)/.requirements-installed
+
+.PHONY: run build test verify bench fuzz venv test-rust test-python clean-venv
+
+## run: the server from a release build (extra flags: make run ARGS="--in-memory")
+run:
+	$(CARGO) run --release -p meridian-server -- $(ARGS)
+
+## build: release build of the `meridian` binary
+build:
+	$(CARGO) build --release -p meridian-server
+
+## venv: a Python virtualenv with boto3, the AWS CLI and pytest (reinstalled when the pins change)
+venv: $(PY_STAMP)
+
+$(PY_STAMP): $(PY_REQUIREMENTS)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(PY_REQUIREMENTS)
+	touch $@
+
+## test: everything (Rust unit, property and end-to-end tests, then the Python suite)
+test: venv
+	$(CARGO) build -p meridian-server
+	$(MAKE) --no-print-directory test-rust
+	$(MAKE) --no-print-directory test-python
+
+test-rust:
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  MERIDIAN_BIN=$(MERIDIAN_BIN) $(CARGO) nextest run --workspace --no-fail-fast; \
+	  $(CARGO) test --workspace --doc; \
+	else \
+	  MERIDIAN_BIN=$(MERIDIAN_BIN) $(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+test-python: venv
+	MERIDIAN_BIN=$(MERIDIAN_BIN) $(VENV)/bin/python -m pytest tests/python -q
+
+## verify: what CI runs — formatting, lints as errors, then every test
+verify:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(MAKE) --no-print-directory test
+
+## bench: Meridian (durable and in-memory) side by side with dynalite and a bare hyper server
+bench:
+	scripts/bench-compare.sh
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (needs cargo-fuzz and a nightly toolchain)
+fuzz:
+	if [ ! -d fuzz ]; then echo "no fuzz/ directory yet: nothing to fuzz"; exit 0; fi; \
+	if ! $(CARGO) fuzz --help >/dev/null 2>&1; then \
+	  echo "cargo-fuzz is not installed (cargo install cargo-fuzz): skipping"; exit 0; fi; \
+	for target in $$($(CARGO) fuzz list); do \
+	  echo "--- fuzzing $$target for $(FUZZ_SECONDS)s"; \
+	  $(CARGO) fuzz run "$$target" -- -max_total_time=$(FUZZ_SECONDS); \
+	done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,204 @@
+//! The TableDescription structure shared by CreateTable, DescribeTable, UpdateTable and
+//! DeleteTable responses, serialized straight from [`TableMeta`].
+
+use serde::Serialize;
+
+use model::{BillingMode, TableMeta, TableStatus};
+
+/// A table as DynamoDB describes it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TableDescription<'a> {
+    attribute_definitions: Vec<AttributeDefinition<'a>>,
+    table_name: &'a str,
+    key_schema: Vec<KeySchemaElement<'a>>,
+    table_status: &'static str,
+    creation_date_time: f64,
+    provisioned_throughput: Throughput,
+    table_size_bytes: u64,
+    item_count: u64,
+    table_arn: String,
+    table_id: String,
+    billing_mode_summary: BillingModeSummary,
+    deletion_protection_enabled: bool,
+    table_class_summary: TableClassSummary<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeDefinition<'a> {
+    attribute_name: &'a str,
+    attribute_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeySchemaElement<'a> {
+    attribute_name: &'a str,
+    key_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Throughput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_increase_date_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_decrease_date_time: Option<f64>,
+    number_of_decreases_today: u64,
+    read_capacity_units: u64,
+    write_capacity_units: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BillingModeSummary {
+    billing_mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_update_to_pay_per_request_date_time: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TableClassSummary<'a> {
+    table_class: &'a str,
+}
+
+/// Epoch milliseconds as the epoch seconds (with fraction) DynamoDB's JSON uses for dates.
+pub(crate) fn epoch_seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+impl<'a> TableDescription<'a> {
+    /// Describes `meta` with the given statistics.
+    pub(crate) fn new(meta: &'a TableMeta, item_count: u64, size_bytes: u64) -> Self {
+        let on_demand = meta.billing_mode == BillingMode::PayPerRequest;
+        let p = &meta.provisioned;
+        TableDescription {
+            attribute_definitions: meta
+                .attribute_definitions
+                .iter()
+                .map(|(name, scalar)| AttributeDefinition {
+                    attribute_name: name,
+                    attribute_type: scalar.as_str(),
+                })
+                .collect(),
+            table_name: &meta.name,
+            key_schema: meta
+                .key_schema
+                .attributes()
+                .enumerate()
+                .map(|(i, a)| KeySchemaElement {
+                    attribute_name: &a.name,
+                    key_type: if i == 0 { "HASH" } else { "RANGE" },
+                })
+                .collect(),
+            table_status: meta.status.as_str(),
+            creation_date_time: epoch_seconds(meta.created_ms),
+            provisioned_throughput: Throughput {
+                last_increase_date_time: p.last_increase_ms.map(epoch_seconds),
+                last_decrease_date_time: p.last_decrease_ms.map(epoch_seconds),
+                number_of_decreases_today: p.decreases_today,
+                // On-demand tables report 0/0, as DynamoDB does.
+                read_capacity_units: if on_demand { 0 } else { p.read_capacity_units },
+                write_capacity_units: if on_demand { 0 } else { p.write_capacity_units },
+            },
+            table_size_bytes: size_bytes,
+            item_count,
+            table_arn: meta.arn(),
+            table_id: meta.id.to_string(),
+            billing_mode_summary: BillingModeSummary {
+                billing_mode: meta.billing_mode.as_str(),
+                last_update_to_pay_per_request_date_time: meta
+                    .billing_mode_updated_ms
+                    .filter(|_| on_demand)
+                    .map(epoch_seconds),
+            },
+            deletion_protection_enabled: meta.deletion_protection,
+            table_class_summary: TableClassSummary {
+                table_class: &meta.table_class,
+            },
+        }
+    }
+
+    /// Overrides the status (DeleteTable answers with DELETING).
+    pub(crate) fn with_status(mut self, status: TableStatus) -> Self {
+        self.table_status = status.as_str();
+        self
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use model::{KeyAttribute, KeySchema, ProvisionedThroughput, ScalarType};
+    use serde_json::json;
+
+    pub(crate) fn sample_meta() -> TableMeta {
+        TableMeta {
+            name: "Music".into(),
+            id: uuid::Uuid::nil(),
+            region: "us-east-1".into(),
+            key_schema: KeySchema {
+                partition: KeyAttribute {
+                    name: "pk".into(),
+                    scalar: ScalarType::S,
+                },
+                sort: Some(KeyAttribute {
+                    name: "sk".into(),
+                    scalar: ScalarType::N,
+                }),
+            },
+            attribute_definitions: vec![("pk".into(), ScalarType::S), ("sk".into(), ScalarType::N)],
+            billing_mode: BillingMode::PayPerRequest,
+            billing_mode_updated_ms: Some(1_700_000_000_500),
+            provisioned: ProvisionedThroughput {
+                read_capacity_units: 0,
+                write_capacity_units: 0,
+                last_increase_ms: None,
+                last_decrease_ms: None,
+                decreases_today: 0,
+            },
+            tags: Default::default(),
+            deletion_protection: false,
+            table_class: "STANDARD".into(),
+            created_ms: 1_700_000_000_250,
+            status: TableStatus::Active,
+        }
+    }
+
+    #[test]
+    fn t10_description_shape() {
+        let meta = sample_meta();
+        let value = serde_json::to_value(TableDescription::new(&meta, 3, 120)).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "N"}
+                ],
+                "TableName": "Music",
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"}
+                ],
+                "TableStatus": "ACTIVE",
+                "CreationDateTime": 1_700_000_000.25,
+                "ProvisionedThroughput": {
+                    "NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0
+                },
+                "TableSizeBytes": 120,
+                "ItemCount": 3,
+                "TableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/Music",
+                "TableId": "00000000-0000-0000-0000-000000000000",
+                "BillingModeSummary": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "LastUpdateToPayPerRequestDateTime": 1_700_000_000.5
+                },
+                "DeletionProtectionEnabled": false,
+                "TableClassSummary": {"TableClass": "STANDARD"}
+            })
+        );
+    }
+}

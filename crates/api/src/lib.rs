@@ -1,0 +1,48 @@
+//! Meridian's DynamoDB front door: an HTTP/1.1 server on hyper that routes `X-Amz-Target`
+//! into an exhaustive [`Operation`] enum, decodes and validates each request into a
+//! [`Request`] (pure, fuzzable), runs it against a [`Region`], and answers with DynamoDB's
+//! JSON shapes and its error catalog ([`ApiError`]).
+//!
+//! Depends on `model`, `expr`, `table` and `storage` (for the store handle only). It must not
+//! depend on openraft or sled: writes go through the [`Region`] trait, which the server crate
+//! implements over the region's Raft group.
+
+mod account;
+mod batch;
+mod capacity;
+mod describe;
+mod error;
+mod exprs;
+mod items;
+mod legacy;
+mod local;
+mod operation;
+mod query;
+mod region;
+mod request;
+mod server;
+mod sigv4;
+mod table_update;
+mod tables;
+mod tags;
+mod transact;
+mod validate;
+mod wire;
+
+#[cfg(test)]
+mod decode_tests;
+#[cfg(test)]
+mod http_tests;
+#[cfg(test)]
+mod tests;
+
+pub use capacity::{CapacityMode, Consumed};
+pub use error::{ApiError, CatalogEntry};
+pub use local::LocalRegion;
+pub use operation::{Operation, TARGET_PREFIX};
+pub use region::{BoxFuture, Region};
+pub use request::{decode, decode_request, execute, Request, RequestContext};
+pub use server::{
+    serve, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT_MS,
+};
+pub use sigv4::credential_region;

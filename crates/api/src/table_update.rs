@@ -1,0 +1,158 @@
+//! UpdateTable: billing mode, provisioned throughput, deletion protection and table class.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use model::BillingMode;
+use table::{Command, TableUpdate};
+
+use crate::describe::TableDescription;
+use crate::error::ApiError;
+use crate::request::{json_body, propose};
+use crate::tables::{
+    expect_table, load, throughput, StreamSpecificationWire, TableDescriptionOutput,
+    ThroughputWire, BILLING_MODES, BILLING_MODES_SHOWN, TABLE_CLASSES, TABLE_CLASSES_SHOWN,
+};
+use crate::validate::Violations;
+use crate::wire::parse_body;
+use crate::Region;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateTableWire {
+    table_name: Option<String>,
+    billing_mode: Option<String>,
+    provisioned_throughput: Option<ThroughputWire>,
+    deletion_protection_enabled: Option<bool>,
+    table_class: Option<String>,
+    global_secondary_index_updates: Option<Value>,
+    replica_updates: Option<Value>,
+    stream_specification: Option<StreamSpecificationWire>,
+    #[serde(rename = "SSESpecification")]
+    sse_specification: Option<Value>,
+}
+
+/// A validated UpdateTable.
+#[derive(Debug)]
+pub struct UpdateTable {
+    name: String,
+    billing_mode: Option<BillingMode>,
+    provisioned: Option<(u64, u64)>,
+    deletion_protection: Option<bool>,
+    table_class: Option<String>,
+}
+
+/// Decodes UpdateTable.
+pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
+    let wire: UpdateTableWire = parse_body(body)?;
+    let mut v = Violations::new();
+    v.table_name("tableName", wire.table_name.as_deref());
+    let billing_mode = v.enumeration(
+        "billingMode",
+        wire.billing_mode.as_deref(),
+        BILLING_MODES,
+        BILLING_MODES_SHOWN,
+    );
+    let throughput = wire
+        .provisioned_throughput
+        .as_ref()
+        .map(|t| throughput(&mut v, t));
+    let table_class = v.enumeration(
+        "tableClass",
+        wire.table_class.as_deref(),
+        TABLE_CLASSES,
+        TABLE_CLASSES_SHOWN,
+    );
+    v.finish()?;
+    if wire
+        .global_secondary_index_updates
+        .as_ref()
+        .is_some_and(|x| !x.is_null())
+    {
+        return Err(ApiError::validation(
+            "Meridian does not support secondary indexes yet",
+        ));
+    }
+    if wire.replica_updates.as_ref().is_some_and(|x| !x.is_null()) {
+        return Err(ApiError::validation(
+            "Meridian does not support ReplicaUpdates yet",
+        ));
+    }
+    if wire
+        .stream_specification
+        .as_ref()
+        .and_then(|s| s.stream_enabled)
+        == Some(true)
+    {
+        return Err(ApiError::validation(
+            "Meridian does not support DynamoDB Streams yet",
+        ));
+    }
+    let provisioned = match throughput {
+        None => None,
+        Some((Some(r), Some(w))) => Some((r, w)),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified",
+            ))
+        }
+    };
+    if billing_mode == Some(BillingMode::PayPerRequest) && provisioned.is_some() {
+        return Err(ApiError::validation(
+            "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+        ));
+    }
+    let nothing = billing_mode.is_none()
+        && provisioned.is_none()
+        && wire.deletion_protection_enabled.is_none()
+        && table_class.is_none()
+        && wire.stream_specification.is_none()
+        && wire.sse_specification.is_none();
+    if nothing {
+        return Err(ApiError::validation(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+        ));
+    }
+    Ok(UpdateTable {
+        name: wire.table_name.unwrap_or_default(),
+        billing_mode,
+        provisioned,
+        deletion_protection: wire.deletion_protection_enabled,
+        table_class: table_class.map(str::to_owned),
+    })
+}
+
+/// Runs UpdateTable. Billing-mode rules that depend on the table's current mode are checked
+/// against the local replica first.
+pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<u8>, ApiError> {
+    let current = load(region, &req.name)?;
+    let mode_after = req.billing_mode.unwrap_or(current.billing_mode);
+    match mode_after {
+        BillingMode::PayPerRequest if req.provisioned.is_some() => {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+            ))
+        }
+        BillingMode::Provisioned
+            if current.billing_mode == BillingMode::PayPerRequest && req.provisioned.is_none() =>
+        {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+            ))
+        }
+        _ => {}
+    }
+    let command = Command::UpdateTable(TableUpdate {
+        name: req.name,
+        billing_mode: req.billing_mode,
+        provisioned: req.provisioned,
+        deletion_protection: req.deletion_protection,
+        table_class: req.table_class,
+        now_ms: region.clock().now_ms(),
+    });
+    let meta = expect_table(propose(region, &command).await?)?;
+    let stats = table::table_stats(region.store(), &meta)?;
+    json_body(&TableDescriptionOutput {
+        table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes),
+    })
+}

@@ -1,0 +1,257 @@
+//! Tags: TagResource, UntagResource, ListTagsOfResource, and the Tags member of CreateTable.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use model::limits::{TAGS_PER_RESOURCE_MAX, TAG_KEY_LEN_MAX, TAG_VALUE_LEN_MAX};
+use table::Command;
+
+use crate::error::ApiError;
+use crate::request::{json_body, propose};
+use crate::tables::{expect_table, load};
+use crate::validate::Violations;
+use crate::wire::parse_body;
+use crate::Region;
+
+/// Longest ResourceArn DynamoDB accepts.
+const RESOURCE_ARN_LEN_MAX: usize = 1283;
+
+/// One tag on the wire.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TagWire {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// Validates a Tags list into a map (a later duplicate key wins, as DynamoDB does).
+pub(crate) fn decode_tags(
+    v: &mut Violations,
+    tags: &[TagWire],
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for (i, tag) in tags.iter().enumerate() {
+        let field = format!("tags.{}.member", i + 1);
+        let key = v.required(&format!("{field}.key"), &tag.key);
+        let value = v.required(&format!("{field}.value"), &tag.value);
+        if let Some(key) = key {
+            v.length(
+                &format!("{field}.key"),
+                key,
+                key.chars().count(),
+                1,
+                TAG_KEY_LEN_MAX,
+            );
+        }
+        if let Some(value) = value {
+            v.length(
+                &format!("{field}.value"),
+                value,
+                value.chars().count(),
+                0,
+                TAG_VALUE_LEN_MAX,
+            );
+        }
+        if let (Some(key), Some(value)) = (key, value) {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    if out.len() > TAGS_PER_RESOURCE_MAX {
+        return Err(ApiError::LimitExceeded(format!(
+            "The number of tags on a resource cannot exceed {TAGS_PER_RESOURCE_MAX}"
+        )));
+    }
+    Ok(out)
+}
+
+/// The table name in a table ARN of this region, or the error DynamoDB gives.
+fn arn_table<'a>(region: &dyn Region, arn: &'a str) -> Result<&'a str, ApiError> {
+    let invalid = || {
+        ApiError::Validation(format!(
+            "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+        ))
+    };
+    let mut parts = arn.splitn(6, ':');
+    let (
+        Some("arn"),
+        Some(_partition),
+        Some("dynamodb"),
+        Some(arn_region),
+        Some(_account),
+        Some(resource),
+    ) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    )
+    else {
+        return Err(invalid());
+    };
+    let name = resource.strip_prefix("table/").ok_or_else(invalid)?;
+    if name.is_empty() || name.contains('/') {
+        return Err(invalid());
+    }
+    if arn_region != region.region_name() {
+        return Err(ApiError::ResourceNotFound(format!(
+            "Requested resource not found: ResourcArn: {arn} not found"
+        )));
+    }
+    Ok(name)
+}
+
+fn check_arn(v: &mut Violations, arn: &Option<String>) {
+    if let Some(arn) = v.required("resourceArn", arn) {
+        v.length("resourceArn", arn, arn.len(), 1, RESOURCE_ARN_LEN_MAX);
+    }
+}
+
+/// A validated TagResource.
+#[derive(Debug)]
+pub struct TagResource {
+    arn: String,
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagResourceWire {
+    resource_arn: Option<String>,
+    tags: Option<Vec<TagWire>>,
+}
+
+/// Decodes TagResource.
+pub(crate) fn decode_tag(body: &[u8]) -> Result<TagResource, ApiError> {
+    let wire: TagResourceWire = parse_body(body)?;
+    let mut v = Violations::new();
+    check_arn(&mut v, &wire.resource_arn);
+    let tags = match &wire.tags {
+        None => {
+            v.null("tags");
+            BTreeMap::new()
+        }
+        Some(tags) => decode_tags(&mut v, tags)?,
+    };
+    v.finish()?;
+    Ok(TagResource {
+        arn: wire.resource_arn.unwrap_or_default(),
+        tags,
+    })
+}
+
+/// Runs TagResource.
+pub(crate) async fn tag(region: &dyn Region, req: TagResource) -> Result<Vec<u8>, ApiError> {
+    let name = arn_table(region, &req.arn)?.to_owned();
+    let current = load(region, &name)?;
+    let merged = current
+        .tags
+        .keys()
+        .chain(req.tags.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if merged > TAGS_PER_RESOURCE_MAX {
+        return Err(ApiError::LimitExceeded(format!(
+            "The number of tags on a resource cannot exceed {TAGS_PER_RESOURCE_MAX}"
+        )));
+    }
+    let command = Command::TagResource {
+        name,
+        tags: req.tags.into_iter().collect(),
+    };
+    expect_table(propose(region, &command).await?)?;
+    Ok(b"{}".to_vec())
+}
+
+/// A validated UntagResource.
+#[derive(Debug)]
+pub struct UntagResource {
+    arn: String,
+    keys: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UntagResourceWire {
+    resource_arn: Option<String>,
+    tag_keys: Option<Vec<String>>,
+}
+
+/// Decodes UntagResource.
+pub(crate) fn decode_untag(body: &[u8]) -> Result<UntagResource, ApiError> {
+    let wire: UntagResourceWire = parse_body(body)?;
+    let mut v = Violations::new();
+    check_arn(&mut v, &wire.resource_arn);
+    if let Some(keys) = v.required("tagKeys", &wire.tag_keys) {
+        for (i, key) in keys.iter().enumerate() {
+            let field = format!("tagKeys.{}.member", i + 1);
+            v.length(&field, key, key.chars().count(), 1, TAG_KEY_LEN_MAX);
+        }
+    }
+    v.finish()?;
+    Ok(UntagResource {
+        arn: wire.resource_arn.unwrap_or_default(),
+        keys: wire.tag_keys.unwrap_or_default(),
+    })
+}
+
+/// Runs UntagResource.
+pub(crate) async fn untag(region: &dyn Region, req: UntagResource) -> Result<Vec<u8>, ApiError> {
+    let name = arn_table(region, &req.arn)?.to_owned();
+    load(region, &name)?;
+    let command = Command::UntagResource {
+        name,
+        keys: req.keys,
+    };
+    expect_table(propose(region, &command).await?)?;
+    Ok(b"{}".to_vec())
+}
+
+/// A validated ListTagsOfResource.
+#[derive(Debug)]
+pub struct ListTags {
+    arn: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTagsWire {
+    resource_arn: Option<String>,
+}
+
+/// Decodes ListTagsOfResource (NextToken is accepted and ignored: one page holds every tag).
+pub(crate) fn decode_list_tags(body: &[u8]) -> Result<ListTags, ApiError> {
+    let wire: ListTagsWire = parse_body(body)?;
+    let mut v = Violations::new();
+    check_arn(&mut v, &wire.resource_arn);
+    v.finish()?;
+    Ok(ListTags {
+        arn: wire.resource_arn.unwrap_or_default(),
+    })
+}
+
+/// Runs ListTagsOfResource.
+pub(crate) fn list_tags(region: &dyn Region, req: &ListTags) -> Result<Vec<u8>, ApiError> {
+    let name = arn_table(region, &req.arn)?;
+    let meta = load(region, name)?;
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Tag<'a> {
+        key: &'a str,
+        value: &'a str,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Output<'a> {
+        tags: Vec<Tag<'a>>,
+    }
+    json_body(&Output {
+        tags: meta
+            .tags
+            .iter()
+            .map(|(key, value)| Tag { key, value })
+            .collect(),
+    })
+}

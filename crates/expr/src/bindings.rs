@@ -1,0 +1,273 @@
+//! Expression attribute names and values of one request, and which of them the request's
+//! expressions used.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use model::AttributeValue;
+use serde_json::Value as Json;
+
+use crate::error::ExprError;
+
+/// The `ExpressionAttributeNames` and `ExpressionAttributeValues` of one request.
+///
+/// Every expression of the request is parsed against the same `Bindings`; each parse records
+/// the placeholders it used, so that [`Bindings::check_unused`] can reject the ones no
+/// expression used, as DynamoDB does. The record uses interior mutability so that parsing
+/// takes `&Bindings`; a `Bindings` therefore belongs to one request on one thread.
+#[derive(Debug, Default)]
+pub struct Bindings {
+    names: BTreeMap<String, String>,
+    values: BTreeMap<String, AttributeValue>,
+    used_names: RefCell<BTreeSet<String>>,
+    used_values: RefCell<BTreeSet<String>>,
+}
+
+impl Bindings {
+    /// Bindings from a request's two maps (either may be empty).
+    pub fn new(names: BTreeMap<String, String>, values: BTreeMap<String, AttributeValue>) -> Self {
+        Bindings {
+            names,
+            values,
+            ..Bindings::default()
+        }
+    }
+
+    /// Bindings from a `HashMap` of names, as some wire types hold them.
+    pub fn from_hash_map(
+        names: HashMap<String, String>,
+        values: BTreeMap<String, AttributeValue>,
+    ) -> Self {
+        Bindings::new(names.into_iter().collect(), values)
+    }
+
+    /// Bindings from the request's JSON members (absent members are `None`), with DynamoDB's
+    /// checks and messages: present maps must not be empty, keys must be placeholders, values
+    /// must be valid attribute values.
+    pub fn from_json(names: Option<&Json>, values: Option<&Json>) -> Result<Self, ExprError> {
+        let mut bindings = Bindings::default();
+        if let Some(names) = names {
+            let Json::Object(map) = names else {
+                return Err(ExprError::serialization(
+                    "Unexpected value where a map was expected for ExpressionAttributeNames",
+                ));
+            };
+            if map.is_empty() {
+                return Err(ExprError::validation(
+                    "ExpressionAttributeNames must not be empty",
+                ));
+            }
+            for (k, v) in map {
+                let Json::String(v) = v else {
+                    return Err(ExprError::serialization(
+                        "Unexpected value where a string was expected for ExpressionAttributeNames",
+                    ));
+                };
+                bindings.names.insert(k.clone(), v.clone());
+            }
+            bindings.validate_keys()?;
+        }
+        if let Some(values) = values {
+            let Json::Object(map) = values else {
+                return Err(ExprError::serialization(
+                    "Unexpected value where a map was expected for ExpressionAttributeValues",
+                ));
+            };
+            if map.is_empty() {
+                return Err(ExprError::validation(
+                    "ExpressionAttributeValues must not be empty",
+                ));
+            }
+            for k in map.keys() {
+                if !is_placeholder(k, ':') {
+                    return Err(ExprError::validation(format!(
+                        "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{k}\""
+                    )));
+                }
+            }
+            for (k, v) in map {
+                let value = AttributeValue::from_json(v).map_err(|e| match e.kind {
+                    model::ValueErrorKind::Serialization => ExprError::from(e),
+                    model::ValueErrorKind::Validation => ExprError::validation(format!(
+                        "ExpressionAttributeValues contains invalid value: {} for key {k}",
+                        e.message
+                    )),
+                })?;
+                bindings.values.insert(k.clone(), value);
+            }
+        }
+        Ok(bindings)
+    }
+
+    /// Bindings with no placeholders at all.
+    pub fn empty() -> Self {
+        Bindings::default()
+    }
+
+    /// The expression attribute names.
+    pub fn names(&self) -> &BTreeMap<String, String> {
+        &self.names
+    }
+
+    /// The expression attribute values.
+    pub fn values(&self) -> &BTreeMap<String, AttributeValue> {
+        &self.values
+    }
+
+    /// Checks the placeholders' own syntax (`#name`, `:value`: one or more of `[A-Za-z0-9_]`
+    /// after the sigil), with DynamoDB's messages. Emptiness of the maps is the caller's check,
+    /// because only it knows whether the parameter was sent at all.
+    pub fn validate_keys(&self) -> Result<(), ExprError> {
+        for key in self.names.keys() {
+            if !is_placeholder(key, '#') {
+                return Err(ExprError::validation(format!(
+                    "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
+                )));
+            }
+        }
+        for key in self.values.keys() {
+            if !is_placeholder(key, ':') {
+                return Err(ExprError::validation(format!(
+                    "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rejects names or values that no expression parsed so far used.
+    pub fn check_unused(&self) -> Result<(), ExprError> {
+        let used = self.used_names.borrow();
+        let unused: Vec<&str> = self
+            .names
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .map(String::as_str)
+            .collect();
+        if !unused.is_empty() {
+            return Err(ExprError::validation(format!(
+                "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
+                unused.join(", ")
+            )));
+        }
+        let used = self.used_values.borrow();
+        let unused: Vec<&str> = self
+            .values
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .map(String::as_str)
+            .collect();
+        if !unused.is_empty() {
+            return Err(ExprError::validation(format!(
+                "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
+                unused.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// The name a `#placeholder` stands for.
+    pub(crate) fn name(&self, placeholder: &str) -> Option<&str> {
+        self.names.get(placeholder).map(String::as_str)
+    }
+
+    /// The value a `:placeholder` stands for.
+    pub(crate) fn value(&self, placeholder: &str) -> Option<&AttributeValue> {
+        self.values.get(placeholder)
+    }
+
+    /// Records the placeholders one successfully parsed expression used.
+    pub(crate) fn mark_used(&self, names: &BTreeSet<String>, values: &BTreeSet<String>) {
+        self.used_names.borrow_mut().extend(names.iter().cloned());
+        self.used_values.borrow_mut().extend(values.iter().cloned());
+    }
+}
+
+fn is_placeholder(key: &str, sigil: char) -> bool {
+    let mut chars = key.chars();
+    chars.next() == Some(sigil)
+        && key.len() > 1
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t10_unused_messages() {
+        let mut names = BTreeMap::new();
+        names.insert("#a".to_string(), "a".to_string());
+        names.insert("#b".to_string(), "b".to_string());
+        let mut values = BTreeMap::new();
+        values.insert(":v".to_string(), AttributeValue::Null);
+        let b = Bindings::new(names, values);
+        assert_eq!(
+            b.check_unused().unwrap_err().message,
+            "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a, #b}"
+        );
+        b.mark_used(
+            &["#a".to_string(), "#b".to_string()].into(),
+            &BTreeSet::new(),
+        );
+        assert_eq!(
+            b.check_unused().unwrap_err().message,
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}"
+        );
+        b.mark_used(&BTreeSet::new(), &[":v".to_string()].into());
+        assert!(b.check_unused().is_ok());
+    }
+
+    #[test]
+    fn t10_from_json() {
+        use serde_json::json;
+        let err = |n: Option<Json>, v: Option<Json>| {
+            Bindings::from_json(n.as_ref(), v.as_ref())
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            err(Some(json!({})), None),
+            "ExpressionAttributeNames must not be empty"
+        );
+        assert_eq!(
+            err(None, Some(json!({}))),
+            "ExpressionAttributeValues must not be empty"
+        );
+        assert_eq!(
+            err(Some(json!({"a": "a"})), Some(json!({}))),
+            "ExpressionAttributeNames contains invalid key: Syntax error; key: \"a\""
+        );
+        assert_eq!(
+            err(None, Some(json!({":b": {"a": ""}, "b": {"S": "a"}}))),
+            "ExpressionAttributeValues contains invalid key: Syntax error; key: \"b\""
+        );
+        assert_eq!(
+            err(None, Some(json!({":b": {}}))),
+            "ExpressionAttributeValues contains invalid value: Supplied AttributeValue is empty, must contain exactly one of the supported datatypes for key :b"
+        );
+        let b = Bindings::from_json(Some(&json!({"#a": "a"})), Some(&json!({":v": {"N": "1"}})))
+            .expect("valid");
+        assert_eq!(b.name("#a"), Some("a"));
+        assert!(b.value(":v").is_some());
+    }
+
+    #[test]
+    fn t10_key_syntax() {
+        let mut names = BTreeMap::new();
+        names.insert("a".to_string(), "a".to_string());
+        let b = Bindings::new(names, BTreeMap::new());
+        assert_eq!(
+            b.validate_keys().unwrap_err().message,
+            "ExpressionAttributeNames contains invalid key: Syntax error; key: \"a\""
+        );
+        let mut values = BTreeMap::new();
+        values.insert(":".to_string(), AttributeValue::Null);
+        let b = Bindings::new(BTreeMap::new(), values);
+        assert_eq!(
+            b.validate_keys().unwrap_err().message,
+            "ExpressionAttributeValues contains invalid key: Syntax error; key: \":\""
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! Meridian's region group, and the only crate that uses openraft: the group's type config
+//! (opaque byte payloads, `u64` node ids, [`PeerNode`] addresses), the Raft log store and
+//! state machine over `storage` (group-committed durable log appends, one atomic commit per
+//! apply batch, snapshots through export/import), and [`RegionGroup`], the handle the rest of
+//! the node uses to write, to read linearizably and to watch leadership.
+//!
+//! It must not depend on table semantics (the [`StateMachineLogic`] supplies them), on
+//! hyper-level API types, or on sled; no openraft type appears in its public API.
+
+mod error;
+mod flusher;
+mod group;
+mod log_store;
+mod network;
+mod proposer;
+mod state_machine;
+mod types;
+
+#[cfg(test)]
+mod suite_tests;
+
+pub use error::RaftError;
+pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role};
+pub use state_machine::StateMachineLogic;
+pub use types::PeerNode;

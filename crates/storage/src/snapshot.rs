@@ -1,0 +1,73 @@
+//! Export and import of the whole state machine (every [`Space`]), for Raft snapshots and as
+//! a way out of sled.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{from_sled, StorageError};
+use crate::store::{KeyValue, Space, Store};
+
+/// Version byte that starts every export.
+pub const EXPORT_FORMAT_VERSION: u8 = 1;
+
+/// The body of a version-1 export (bincode, after the version byte).
+#[derive(Serialize, Deserialize)]
+struct ExportV1 {
+    spaces: Vec<(Space, Vec<KeyValue>)>,
+}
+
+impl Store {
+    /// Serialises every state-machine space. Not a point-in-time snapshot by itself: the
+    /// caller must keep commits out while it runs (the Raft layer calls it from the state
+    /// machine's own task, between applies).
+    pub fn export_state(&self) -> Result<Vec<u8>, StorageError> {
+        let mut spaces = Vec::with_capacity(Space::ALL.len());
+        for space in Space::ALL {
+            let entries = self
+                .tree(space)
+                .iter()
+                .map(|e| {
+                    let (k, v) = e.map_err(from_sled)?;
+                    Ok((k.to_vec(), v.to_vec()))
+                })
+                .collect::<Result<Vec<_>, StorageError>>()?;
+            spaces.push((space, entries));
+        }
+        let mut out = vec![EXPORT_FORMAT_VERSION];
+        bincode::serialize_into(&mut out, &ExportV1 { spaces })?;
+        Ok(out)
+    }
+
+    /// Replaces every state-machine space with the contents of an export, in one transaction:
+    /// after a crash the store holds either the old state or the new one. Holds the old keys
+    /// and the new state in memory while it runs.
+    pub fn import_state(&self, bytes: &[u8]) -> Result<(), StorageError> {
+        let (version, body) = bytes
+            .split_first()
+            .ok_or_else(|| StorageError::Encoding("empty state export".into()))?;
+        if *version != EXPORT_FORMAT_VERSION {
+            return Err(StorageError::UnsupportedVersion {
+                what: "state export",
+                found: *version,
+                expected: EXPORT_FORMAT_VERSION,
+            });
+        }
+        let export: ExportV1 = bincode::deserialize(body)?;
+        let mut batches: Vec<(Space, sled::Batch)> = Vec::with_capacity(Space::ALL.len());
+        for space in Space::ALL {
+            let mut batch = sled::Batch::default();
+            for key in self.tree(space).iter().keys() {
+                batch.remove(key.map_err(from_sled)?);
+            }
+            batches.push((space, batch));
+        }
+        for (space, entries) in export.spaces {
+            if let Some((_, batch)) = batches.iter_mut().find(|(s, _)| *s == space) {
+                // A later insert of the same key overrides the remove above.
+                for (k, v) in entries {
+                    batch.insert(k, v);
+                }
+            }
+        }
+        self.apply_batches(&batches)
+    }
+}

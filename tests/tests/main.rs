@@ -1,0 +1,20 @@
+//! End-to-end tests: every test spawns the real `meridian` binary (in memory unless it tests
+//! durability) and drives it with the AWS SDK for Rust or raw HTTP.
+//!
+//! All area files are modules of this one test binary so the SDK is linked once. Run one area
+//! with e.g. `cargo test -p meridian-tests --test e2e items::`.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns: a panic is the failure report"
+)]
+
+mod batch;
+mod crash;
+mod errors;
+mod expressions;
+mod items;
+mod legacy;
+mod protocol;
+mod query_scan;
+mod tables;
+mod transactions;
