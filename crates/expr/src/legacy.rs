@@ -365,17 +365,38 @@ fn filter_entry(spec: &Json, at: &str) -> Result<(String, Vec<AttributeValue>), 
     Ok((op.to_owned(), values))
 }
 
-/// Translates `QueryFilter` or `ScanFilter` (with `ConditionalOperator`, default `AND`) into a
-/// condition; `None` when the filter has no entries.
+/// Translates `QueryFilter` (with `ConditionalOperator`, default `AND`) into a condition;
+/// `None` when the filter has no entries.
 pub fn filter_to_condition(
     filter: &Json,
     conditional: Option<&str>,
 ) -> Result<Option<Condition>, ExprError> {
+    translate_filter("QueryFilter", filter, conditional)
+}
+
+/// [`filter_to_condition`] for Scan's `ScanFilter` (messages name `scanFilter`).
+pub fn scan_filter_to_condition(
+    filter: &Json,
+    conditional: Option<&str>,
+) -> Result<Option<Condition>, ExprError> {
+    translate_filter("ScanFilter", filter, conditional)
+}
+
+fn translate_filter(
+    parameter: &str,
+    filter: &Json,
+    conditional: Option<&str>,
+) -> Result<Option<Condition>, ExprError> {
     let and = conditional_operator(conditional)?;
-    let entries = expect_object(filter, "QueryFilter")?;
+    let entries = expect_object(filter, parameter)?;
+    let field = if parameter == "ScanFilter" {
+        "scanFilter"
+    } else {
+        "queryFilter"
+    };
     let mut conditions = Vec::with_capacity(entries.len());
     for (attribute, spec) in entries {
-        let (op, values) = filter_entry(spec, &format!("queryFilter.{attribute}"))?;
+        let (op, values) = filter_entry(spec, &format!("{field}.{attribute}"))?;
         conditions.push(comparison(attribute, &op, values));
     }
     Ok(combine(conditions, and))

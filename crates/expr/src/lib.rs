@@ -40,7 +40,7 @@ pub use bindings::Bindings;
 pub use condition::IN_OPERANDS_MAX;
 pub use error::{ErrorKind, ExprError, ExpressionKind};
 pub use key_condition::{KeyOp, KeyPredicate};
-pub use parser::PATH_ELEMENTS_MAX;
+pub use parser::{NESTING_DEPTH_MAX, PATH_ELEMENTS_MAX};
 pub use path::{Path, PathElement};
 pub use projection::project;
 pub use render::Rendered;

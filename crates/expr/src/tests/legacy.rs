@@ -176,6 +176,10 @@ fn t10_filters() {
         json!({"n": {"ComparisonOperator": "LE", "AttributeValueList": [{"N": "5"}]}, "z": {"ComparisonOperator": "NOT_NULL"}}),
         Some("OR")
     ));
+    assert_eq!(
+        message(crate::legacy::scan_filter_to_condition(&json!({"a": {}}), None)),
+        "1 validation error detected: Value null at 'scanFilter.a.member.comparisonOperator' failed to satisfy constraint: Member must not be null"
+    );
     let e = |v: serde_json::Value| message(filter_to_condition(&v, None));
     assert_eq!(
         e(json!({"a": {"ComparisonOperator": "NULL", "AttributeValueList": [{"S": "a"}]}})),
