@@ -47,11 +47,6 @@ async fn t10_missing_table_is_resource_not_found_everywhere() {
         "UpdateTable"
     );
     assert_error!(
-        c.describe_time_to_live().table_name("nope").send().await,
-        RNF,
-        "DescribeTimeToLive"
-    );
-    assert_error!(
         c.put_item()
             .table_name("nope")
             .item("pk", s("k"))

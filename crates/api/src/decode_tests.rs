@@ -196,3 +196,12 @@ fn t10_unknown_operation_names() {
         ApiError::UnknownOperation
     );
 }
+
+#[test]
+fn t10_supported_operations_decode_and_the_rest_say_so() {
+    for op in Operation::ALL {
+        let result = decode(*op, b"{}");
+        let unsupported = matches!(&result, Err(ApiError::Unsupported(o)) if o == op);
+        assert_eq!(unsupported, !op.is_supported(), "{op:?}: {result:?}");
+    }
+}

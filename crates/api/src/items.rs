@@ -76,7 +76,7 @@ pub(crate) fn decode_write(op: WriteOp, body: &[u8]) -> Result<WriteRequest, Api
         &mut v,
         wire.return_values_on_condition_check_failure.as_deref(),
     );
-    let or = wire::conditional_operator(&mut v, wire.conditional_operator.as_deref());
+    wire::conditional_operator(&mut v, wire.conditional_operator.as_deref());
     v.finish()?;
 
     let is_update = op == WriteOp::Update;
@@ -106,7 +106,7 @@ pub(crate) fn decode_write(op: WriteOp, body: &[u8]) -> Result<WriteRequest, Api
     )?;
     let condition = match &wire.condition_expression {
         Some(text) => binder.condition(Some(text))?,
-        None => legacy::expected(wire.expected.as_ref(), or)?,
+        None => legacy::expected(wire.expected.as_ref(), wire.conditional_operator.as_deref())?,
     };
     let kind = match op {
         WriteOp::Put => WriteKind::Put { item: target },

@@ -34,6 +34,10 @@ mod decode_tests;
 #[cfg(test)]
 mod http_tests;
 #[cfg(test)]
+mod legacy_tests;
+#[cfg(test)]
+mod table_ops_tests;
+#[cfg(test)]
 mod tests;
 
 pub use capacity::{CapacityMode, Consumed};

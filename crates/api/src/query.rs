@@ -11,7 +11,7 @@ use table::{PageOutput, QueryInput, ScanInput, Select};
 use crate::capacity::{CapacityMode, Consumed};
 use crate::error::ApiError;
 use crate::exprs::{check_not_mixed, Binder, Names};
-use crate::legacy;
+use crate::legacy::{self, FilterMember};
 use crate::request::json_body;
 use crate::validate::Violations;
 use crate::wire::{self, optional_item, parse_body, ItemList};
@@ -146,8 +146,11 @@ fn resolve_select(
     match (select, projection_member) {
         (None | Some(SelectWire::Specific), Some(_)) => Ok(Select::SpecificAttributes),
         (Some(SelectWire::Specific), None) => Err(ApiError::validation(
-            "Select type SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression",
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
         )),
+        (Some(SelectWire::Count), Some(member)) => Err(ApiError::Validation(format!(
+            "Cannot specify the {member} when choosing to get only the Count"
+        ))),
         (Some(other), Some(member)) => Err(ApiError::Validation(format!(
             "Cannot specify the {member} when choosing to get {}",
             other.name()
@@ -198,7 +201,7 @@ fn parse_expressions(wire: &PageWire, is_query: bool) -> Result<Parsed, ApiError
         has_expression,
     )?;
     let mut v = Violations::new();
-    let or = wire::conditional_operator(&mut v, wire.conditional_operator.as_deref());
+    wire::conditional_operator(&mut v, wire.conditional_operator.as_deref());
     v.finish()?;
     let key_conditions = if !is_query {
         Vec::new()
@@ -211,10 +214,13 @@ fn parse_expressions(wire: &PageWire, is_query: bool) -> Result<Parsed, ApiError
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
         ));
     };
+    let operator = wire.conditional_operator.as_deref();
     let filter = match &wire.filter_expression {
         Some(text) => binder.filter(Some(text))?,
-        None if is_query => legacy::filter("QueryFilter", wire.query_filter.as_ref(), or)?,
-        None => legacy::filter("ScanFilter", wire.scan_filter.as_ref(), or)?,
+        None if is_query => {
+            legacy::filter(FilterMember::Query, wire.query_filter.as_ref(), operator)?
+        }
+        None => legacy::filter(FilterMember::Scan, wire.scan_filter.as_ref(), operator)?,
     };
     let projection = match &wire.projection_expression {
         Some(text) => binder.projection(Some(text))?,
@@ -367,4 +373,48 @@ pub(crate) async fn scan(region: &dyn Region, req: ScanRequest) -> Result<Vec<u8
     let page = table::scan(region.store(), &req.input)??;
     let i = &req.input;
     page_body(&page, i.select, &i.table, req.consistent, req.capacity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_error(body: serde_json::Value) -> String {
+        match decode_scan(&serde_json::to_vec(&body).unwrap()) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("expected an error, got {r:?}"),
+        }
+    }
+
+    #[test]
+    fn t10_select_rules() {
+        assert_eq!(
+            scan_error(
+                serde_json::json!({"TableName": "tbl", "Select": "ALL_ATTRIBUTES", "ProjectionExpression": "a"})
+            ),
+            "Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES"
+        );
+        assert_eq!(
+            scan_error(
+                serde_json::json!({"TableName": "tbl", "Select": "COUNT", "AttributesToGet": ["a"]})
+            ),
+            "Cannot specify the AttributesToGet when choosing to get only the Count"
+        );
+        assert_eq!(
+            scan_error(serde_json::json!({"TableName": "tbl", "Select": "SPECIFIC_ATTRIBUTES"})),
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES"
+        );
+        assert_eq!(
+            scan_error(
+                serde_json::json!({"TableName": "tbl", "Select": "ALL_PROJECTED_ATTRIBUTES"})
+            ),
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
+        );
+        assert_eq!(
+            scan_error(serde_json::json!({"TableName": "tbl", "TotalSegments": 1_000_001, "Segment": 0})),
+            "1 validation error detected: Value '1000001' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000"
+        );
+        let ok = decode_scan(br#"{"TableName": "tbl", "ProjectionExpression": "a"}"#).unwrap();
+        assert_eq!(ok.input.select, Select::SpecificAttributes);
+    }
 }

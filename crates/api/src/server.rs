@@ -149,7 +149,12 @@ async fn handle(request: http::Request<Incoming>, region: &dyn Region) -> Respon
         signed_region: header(AUTHORIZATION).and_then(credential_region),
         host: header(HOST),
     };
-    let span = tracing::info_span!("request", request_id, operation = operation.name());
+    let span = tracing::info_span!(
+        "request",
+        request_id,
+        operation = operation.name(),
+        signed_region = ctx.signed_region,
+    );
     async move {
         let declared = header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > REQUEST_BODY_BYTES_MAX as u64) {

@@ -112,14 +112,14 @@ pub(crate) fn return_item_collection_metrics(v: &mut Violations, value: Option<&
     );
 }
 
-/// A ConditionalOperator member (legacy parameters): `true` for OR.
-pub(crate) fn conditional_operator(v: &mut Violations, value: Option<&str>) -> Option<bool> {
-    v.enumeration(
+/// Validates a ConditionalOperator member (legacy parameters).
+pub(crate) fn conditional_operator(v: &mut Violations, value: Option<&str>) {
+    let _ = v.enumeration(
         "conditionalOperator",
         value,
-        &[("AND", false), ("OR", true)],
+        &[("AND", ()), ("OR", ())],
         "AND, OR",
-    )
+    );
 }
 
 /// Serializes a list of items in DynamoDB JSON.
