@@ -41,8 +41,10 @@ $(PY_STAMP): $(PY_REQUIREMENTS)
 ## test: everything (Rust unit, property and end-to-end tests, then the Python suite)
 test: venv
 	$(CARGO) build -p meridian-server
-	$(MAKE) --no-print-directory test-rust
-	$(MAKE) --no-print-directory test-python
+	status=0; \
+	$(MAKE) --no-print-directory test-rust || status=$$?; \
+	$(MAKE) --no-print-directory test-python || status=$$?; \
+	exit $$status
 
 test-rust:
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \

@@ -12,8 +12,10 @@ use meridian_tests::*;
 
 /// Concurrent writers hammering the server while it is killed.
 const WRITERS: usize = 8;
-/// Acknowledged writes to wait for before the kill (bounded by `WRITE_PHASE_MAX_MS`).
-const ACKED_BEFORE_KILL: usize = 300;
+/// Acknowledged puts to wait for before each kill (bounded by `WRITE_PHASE_MAX_MS`).
+const ACKED_BEFORE_KILL: usize = 1000;
+/// Write, kill, restart cycles on one data directory.
+const KILL_ROUNDS: usize = 3;
 /// Longest the write phase runs before the kill, whatever was acknowledged.
 const WRITE_PHASE_MAX_MS: u64 = 8_000;
 
@@ -60,41 +62,51 @@ async fn missing_keys(c: &Client, expected: &HashMap<String, String>) -> Vec<Str
     missing
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t10_acknowledged_writes_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start_on_dir(dir.path()).await;
-    let c = server.client();
-    create_simple_table(&c, "crash").await;
+/// What the writers of every round had acknowledged (and sent) when the server was killed.
+#[derive(Debug, Default)]
+struct Acknowledged {
+    /// pk -> v of every acknowledged PutItem.
+    puts: Mutex<HashMap<String, String>>,
+    /// ADDs to the counter that were acknowledged.
+    counter_acked: AtomicU64,
+    /// ADDs to the counter that were sent (acknowledged or not).
+    counter_sent: AtomicU64,
+}
 
-    // --- write concurrently: puts of fresh keys, and ADDs to one counter
-    let acked: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-    let counter_acked = Arc::new(AtomicU64::new(0));
-    let counter_sent = Arc::new(AtomicU64::new(0));
+/// Runs `WRITERS` concurrent writers (one ADDing to a counter, the rest putting fresh keys)
+/// against `server` until `ACKED_BEFORE_KILL` more puts are acknowledged, then SIGKILLs the
+/// server with the writers still in flight.
+async fn write_then_kill(server: &mut Server, round: usize, acked: &Arc<Acknowledged>) {
+    let c = server.client();
+    let before = acked.puts.lock().unwrap().len();
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..WRITERS {
         let (c, acked, stop) = (c.clone(), acked.clone(), stop.clone());
-        let (counter_acked, counter_sent) = (counter_acked.clone(), counter_sent.clone());
         writers.push(tokio::spawn(async move {
             for n in 0u64.. {
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
-                let result = if w == 0 {
-                    counter_sent.fetch_add(1, Ordering::SeqCst);
-                    c.update_item()
+                let ok = if w == 0 {
+                    acked.counter_sent.fetch_add(1, Ordering::SeqCst);
+                    let r = c
+                        .update_item()
                         .table_name("crash")
                         .key("pk", s("counter"))
                         .update_expression("ADD hits :one")
                         .expression_attribute_values(":one", ni(1))
                         .send()
-                        .await
-                        .map(|_| counter_acked.fetch_add(1, Ordering::SeqCst))
-                        .map(|_| ())
-                        .map_err(|e| format!("{e:?}"))
+                        .await;
+                    if r.is_ok() {
+                        acked.counter_acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    r.is_ok()
                 } else {
-                    let (key, value) = (format!("w{w}-{n}"), format!("value-{w}-{n}"));
+                    let (key, value) = (
+                        format!("r{round}-w{w}-{n}"),
+                        format!("value-{round}-{w}-{n}"),
+                    );
                     let r = c
                         .put_item()
                         .table_name("crash")
@@ -102,28 +114,23 @@ async fn t10_acknowledged_writes_survive_sigkill() {
                         .item("v", s(&value))
                         .send()
                         .await;
-                    match r {
-                        Ok(_) => {
-                            acked.lock().unwrap().insert(key, value);
-                            Ok(())
-                        }
-                        Err(e) => Err(format!("{e:?}")),
+                    if r.is_ok() {
+                        acked.puts.lock().unwrap().insert(key, value);
                     }
+                    r.is_ok()
                 };
-                if result.is_err() {
-                    // The server is gone (or failing): stop this writer.
+                if !ok {
+                    // The server is gone: stop this writer.
                     return;
                 }
             }
         }));
     }
-
     let deadline = Instant::now() + Duration::from_millis(WRITE_PHASE_MAX_MS);
-    while acked.lock().unwrap().len() < ACKED_BEFORE_KILL && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    while acked.puts.lock().unwrap().len() < before + ACKED_BEFORE_KILL && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-
-    // --- SIGKILL mid-stream, with writers still in flight
     server.kill();
     stop.store(true, Ordering::Relaxed);
     for w in writers {
@@ -132,26 +139,26 @@ async fn t10_acknowledged_writes_survive_sigkill() {
             .expect("writer stuck")
             .unwrap();
     }
-    let acked = acked.lock().unwrap().clone();
-    let counter_acked = counter_acked.load(Ordering::SeqCst);
-    let counter_sent = counter_sent.load(Ordering::SeqCst);
+    let written = acked.puts.lock().unwrap().len() - before;
     assert!(
-        acked.len() > 10,
-        "too few writes acknowledged before the kill to test anything: {}",
-        acked.len()
+        written > 10,
+        "round {round}: only {written} writes acknowledged before the kill"
     );
+}
 
-    // --- restart on the same directory and check every acknowledged write
-    let server = Server::start_on_dir(dir.path()).await;
+/// Restarts on `dir` and checks that every write acknowledged so far is there.
+async fn restart_and_check(dir: &std::path::Path, acked: &Acknowledged) -> Server {
+    let server = Server::start_on_dir(dir).await;
     let c = server.client();
     let desc = c.describe_table().table_name("crash").send().await.unwrap();
     assert!(desc.table().is_some());
-    let missing = missing_keys(&c, &acked).await;
+    let puts = acked.puts.lock().unwrap().clone();
+    let missing = missing_keys(&c, &puts).await;
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged writes lost after SIGKILL, e.g. {:?}",
         missing.len(),
-        acked.len(),
+        puts.len(),
         &missing[..missing.len().min(10)]
     );
     let counter = c
@@ -167,12 +174,32 @@ async fn t10_acknowledged_writes_survive_sigkill() {
         .and_then(|i| get_n(i, "hits"))
         .map(|h| h.parse().unwrap())
         .unwrap_or(0);
-    assert!(
-        (counter_acked..=counter_sent).contains(&hits),
-        "counter {hits}: acknowledged {counter_acked}, sent {counter_sent}"
+    let (lo, hi) = (
+        acked.counter_acked.load(Ordering::SeqCst),
+        acked.counter_sent.load(Ordering::SeqCst),
     );
+    assert!(
+        (lo..=hi).contains(&hits),
+        "counter {hits}: acknowledged {lo}, sent {hi}"
+    );
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start_on_dir(dir.path()).await;
+    create_simple_table(&server.client(), "crash").await;
+    let acked = Arc::new(Acknowledged::default());
+
+    // Several rounds: writes after a recovery must be as durable as the first ones.
+    for round in 0..KILL_ROUNDS {
+        write_then_kill(&mut server, round, &acked).await;
+        server = restart_and_check(dir.path(), &acked).await;
+    }
 
     // The restarted server takes writes as usual.
+    let c = server.client();
     c.put_item()
         .table_name("crash")
         .item("pk", s("after"))

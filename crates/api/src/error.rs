@@ -117,12 +117,12 @@ impl ApiError {
         const BAD: StatusCode = StatusCode::BAD_REQUEST;
         match self {
             E::Validation(_) | E::Unsupported(_) => {
-                entry("com.amazon.coral.validate#ValidationException", BAD)
+                entry(concat_type!("ValidationException"), BAD)
             }
-            E::Serialization(_) => entry("com.amazon.coral.service#SerializationException", BAD),
-            E::UnknownOperation => entry("com.amazon.coral.service#UnknownOperationException", BAD),
+            E::Serialization(_) => entry(concat_type!("SerializationException"), BAD),
+            E::UnknownOperation => entry(concat_type!("UnknownOperationException"), BAD),
             E::RequestTooLarge => entry(
-                "com.amazon.coral.service#RequestEntityTooLargeException",
+                concat_type!("RequestEntityTooLargeException"),
                 StatusCode::PAYLOAD_TOO_LARGE,
             ),
             E::ResourceNotFound(_) => entry(concat_type!("ResourceNotFoundException"), BAD),
@@ -143,13 +143,13 @@ impl ApiError {
                 entry(concat_type!("ProvisionedThroughputExceededException"), BAD)
             }
             E::RequestLimitExceeded(_) => entry(concat_type!("RequestLimitExceeded"), BAD),
-            E::Throttling(_) => entry("com.amazon.coral.availability#ThrottlingException", BAD),
+            E::Throttling(_) => entry(concat_type!("ThrottlingException"), BAD),
             E::ItemCollectionSizeLimitExceeded(_) => entry(
                 concat_type!("ItemCollectionSizeLimitExceededException"),
                 BAD,
             ),
             E::MissingAuthenticationToken(_) => entry(
-                "com.amazon.coral.service#MissingAuthenticationTokenException",
+                concat_type!("MissingAuthenticationTokenException"),
                 StatusCode::FORBIDDEN,
             ),
             E::Internal(_) => entry(
@@ -177,13 +177,9 @@ impl ApiError {
     pub fn body(&self) -> Vec<u8> {
         let entry = self.catalog();
         let message = self.client_message();
-        // SerializationException is the one exception whose message member DynamoDB spells
-        // with a capital M; SDKs read either.
-        let capital = matches!(self, ApiError::Serialization(_));
         let body = ErrorBody {
             type_name: entry.type_name,
-            message: (!capital).then_some(&*message),
-            message_capital: capital.then_some(&*message),
+            message: Some(&*message),
             item: match self {
                 ApiError::ConditionalCheckFailed { item: Some(item) } => Some(WireItem(item)),
                 _ => None,
@@ -216,8 +212,6 @@ struct ErrorBody<'a> {
     type_name: &'a str,
     #[serde(rename = "message", skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
-    #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
-    message_capital: Option<&'a str>,
     #[serde(rename = "Item", skip_serializing_if = "Option::is_none")]
     item: Option<WireItem<'a>>,
     #[serde(
@@ -379,7 +373,7 @@ mod tests {
         );
         let body: Value =
             serde_json::from_slice(&ApiError::Serialization("bad".into()).body()).unwrap();
-        assert_eq!(body["Message"], "bad");
+        assert_eq!(body["message"], "bad");
     }
 
     #[test]

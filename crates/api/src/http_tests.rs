@@ -131,7 +131,7 @@ async fn t20_http_round_trips_and_shutdown() {
     assert_eq!(reply.status, 400);
     assert_eq!(
         reply.json()["__type"],
-        "com.amazon.coral.service#UnknownOperationException"
+        "com.amazonaws.dynamodb.v20120810#UnknownOperationException"
     );
     stream
         .write_all(&post("DynamoDB_20120810.ListTables", "{nope"))
@@ -140,7 +140,7 @@ async fn t20_http_round_trips_and_shutdown() {
     let reply = read_reply(&mut stream, &mut buf).await;
     assert_eq!(
         reply.json()["__type"],
-        "com.amazon.coral.service#SerializationException"
+        "com.amazonaws.dynamodb.v20120810#SerializationException"
     );
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
