@@ -564,11 +564,3 @@ where
         }
     }
 }
-
-/// A table name unique within one process run (tests share nothing, but names read well in
-/// server logs).
-pub fn table_name(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
-}

@@ -523,6 +523,44 @@ async fn t23_projection_and_select() {
     expect_error(r, "ValidationException");
 }
 
+#[tokio::test]
+async fn t24_query_and_scan_consumed_capacity() {
+    let (_server, c) = setup().await;
+    // Reads are charged on the total size of the items read, rounded up to 4 KB: 20 small
+    // items are one unit strongly consistent and half a unit eventually consistent.
+    for (consistent, expected) in [(true, 1.0), (false, 0.5)] {
+        let r = c
+            .query()
+            .table_name("qry")
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("p"))
+            .consistent_read(consistent)
+            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .unwrap();
+        let cc = r.consumed_capacity().expect("ConsumedCapacity");
+        assert_eq!(cc.table_name(), Some("qry"));
+        assert_eq!(
+            cc.capacity_units(),
+            Some(expected),
+            "Query, consistent={consistent}"
+        );
+    }
+    let r = c
+        .scan()
+        .table_name("qry")
+        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.consumed_capacity().and_then(|cc| cc.capacity_units()),
+        Some(0.5),
+        "Scan"
+    );
+}
+
 /// Scans with the given segment (if any) and page size, returning every item.
 async fn scan_all(
     c: &Client,

@@ -207,3 +207,60 @@ impl UpdateExpr {
             && self.delete.is_empty()
     }
 }
+
+impl Operand {
+    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Operand::Path(p) => out.push(p),
+            Operand::Value(_) => {}
+            Operand::Size(inner) => inner.collect_paths(out),
+        }
+    }
+}
+
+impl Condition {
+    /// Every document path the condition reads, in the order written.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut out = Vec::new();
+        self.collect_paths(&mut out);
+        out
+    }
+
+    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Condition::Compare { left, right, .. } => {
+                left.collect_paths(out);
+                right.collect_paths(out);
+            }
+            Condition::Between { operand, low, high } => {
+                for o in [operand, low, high] {
+                    o.collect_paths(out);
+                }
+            }
+            Condition::In { operand, list } => {
+                operand.collect_paths(out);
+                for o in list {
+                    o.collect_paths(out);
+                }
+            }
+            Condition::AttributeExists(p) | Condition::AttributeNotExists(p) => out.push(p),
+            Condition::AttributeType { operand, type_name } => {
+                operand.collect_paths(out);
+                type_name.collect_paths(out);
+            }
+            Condition::BeginsWith { operand, prefix } => {
+                operand.collect_paths(out);
+                prefix.collect_paths(out);
+            }
+            Condition::Contains { operand, element } => {
+                operand.collect_paths(out);
+                element.collect_paths(out);
+            }
+            Condition::Not(inner) => inner.collect_paths(out),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                a.collect_paths(out);
+                b.collect_paths(out);
+            }
+        }
+    }
+}

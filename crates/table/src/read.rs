@@ -153,6 +153,17 @@ pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
             schema.partition.name
         ))));
     };
+    if let Some(filter) = &input.filter {
+        let key_path = filter
+            .paths()
+            .into_iter()
+            .find_map(|p| p.top().filter(|name| schema.is_key_attribute(name)));
+        if let Some(name) = key_path {
+            return Ok(Err(Rejection::validation(format!(
+                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}"
+            ))));
+        }
+    }
     let prefix = storage::keys::partition_prefix(&meta.id, &partition);
     let key_at = |v: &AttributeValue| storage::keys::encode_item_key(&meta.id, &partition, Some(v));
     let mut lower = Bound::Included(prefix.clone());
