@@ -63,6 +63,14 @@ impl WriteSet {
             .map(|((_, k), v)| (k.as_slice(), v.as_deref()))
     }
 
+    /// Whether any pending write is in `space`.
+    pub(crate) fn touches(&self, space: Space) -> bool {
+        self.ops
+            .range((space, Vec::new())..)
+            .next()
+            .is_some_and(|((s, _), _)| *s == space)
+    }
+
     pub(crate) fn into_ops(self) -> impl Iterator<Item = ((Space, Vec<u8>), Option<Vec<u8>>)> {
         self.ops.into_iter()
     }

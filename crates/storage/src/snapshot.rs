@@ -1,10 +1,10 @@
 //! Export and import of the whole state machine (every [`Space`]), for Raft snapshots and as
-//! a way out of sled.
+//! a way out of sled. The format is the same for both backends.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{from_sled, StorageError};
-use crate::store::{KeyValue, Space, Store};
+use crate::store::{Backend, KeyValue, Space, Store};
 
 /// Version byte that starts every export.
 pub const EXPORT_FORMAT_VERSION: u8 = 1;
@@ -22,14 +22,17 @@ impl Store {
     pub fn export_state(&self) -> Result<Vec<u8>, StorageError> {
         let mut spaces = Vec::with_capacity(Space::ALL.len());
         for space in Space::ALL {
-            let entries = self
-                .tree(space)
-                .iter()
-                .map(|e| {
-                    let (k, v) = e.map_err(from_sled)?;
-                    Ok((k.to_vec(), v.to_vec()))
-                })
-                .collect::<Result<Vec<_>, StorageError>>()?;
+            let entries = match &self.inner.backend {
+                Backend::Sled(s) => s
+                    .tree(space)
+                    .iter()
+                    .map(|e| {
+                        let (k, v) = e.map_err(from_sled)?;
+                        Ok((k.to_vec(), v.to_vec()))
+                    })
+                    .collect::<Result<Vec<_>, StorageError>>()?,
+                Backend::Memory(m) => m.export_space(space)?,
+            };
             spaces.push((space, entries));
         }
         let mut out = vec![EXPORT_FORMAT_VERSION];
@@ -38,8 +41,8 @@ impl Store {
     }
 
     /// Replaces every state-machine space with the contents of an export, in one transaction:
-    /// after a crash the store holds either the old state or the new one. Holds the old keys
-    /// and the new state in memory while it runs.
+    /// after a crash the store holds either the old state or the new one, and readers see one
+    /// or the other key by key. Holds the old keys and the new state in memory while it runs.
     pub fn import_state(&self, bytes: &[u8]) -> Result<(), StorageError> {
         let (version, body) = bytes
             .split_first()
@@ -52,10 +55,14 @@ impl Store {
             });
         }
         let export: ExportV1 = bincode::deserialize(body)?;
+        let s = match &self.inner.backend {
+            Backend::Sled(s) => s,
+            Backend::Memory(m) => return m.import(export.spaces),
+        };
         let mut batches: Vec<(Space, sled::Batch)> = Vec::with_capacity(Space::ALL.len());
         for space in Space::ALL {
             let mut batch = sled::Batch::default();
-            for key in self.tree(space).iter().keys() {
+            for key in s.tree(space).iter().keys() {
                 batch.remove(key.map_err(from_sled)?);
             }
             batches.push((space, batch));
@@ -68,6 +75,6 @@ impl Store {
                 }
             }
         }
-        self.apply_batches(&batches)
+        s.apply_batches(&batches)
     }
 }

@@ -1,4 +1,5 @@
-//! The store: one sled database with a fixed set of trees, and the committed-read API.
+//! The store: a fixed set of keyspaces in one backend (a sled database, or ordered maps in
+//! memory), and the committed-read API.
 
 use std::fmt;
 use std::ops::Bound;
@@ -12,6 +13,8 @@ use sled::Transactional;
 use crate::apply::WriteSet;
 use crate::durable::DiskSync;
 use crate::error::{from_sled, StorageError};
+use crate::keys::prefix_range;
+use crate::memory::{MemoryBackend, MemoryRange};
 
 /// Version of the on-disk layout (tree names, key encodings). Written at creation, checked
 /// at every open.
@@ -48,7 +51,7 @@ impl Space {
         Space::SmMeta,
     ];
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Space::Items => 0,
             Space::Tables => 1,
@@ -69,44 +72,40 @@ impl Space {
     }
 }
 
-/// A handle to the node's database. Cheap to clone; all clones share one sled instance.
+/// A handle to the node's database. Cheap to clone; all clones share one backend.
 #[derive(Clone)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
+    pub(crate) backend: Backend,
+    path: Option<PathBuf>,
+}
+
+/// The engine behind a [`Store`].
+pub(crate) enum Backend {
+    /// A sled database on disk.
+    Sled(SledBackend),
+    /// Ordered maps in memory: nothing is written anywhere.
+    Memory(Arc<MemoryBackend>),
+}
+
+pub(crate) struct SledBackend {
     pub(crate) db: sled::Db,
     /// Indexed by [`Space::index`].
     spaces: [sled::Tree; 5],
     pub(crate) raft_log: sled::Tree,
     pub(crate) raft_meta: sled::Tree,
-    /// `None` in in-memory mode, where flushes are skipped.
-    disk: Option<DiskSync>,
-    path: Option<PathBuf>,
+    disk: DiskSync,
 }
 
-impl fmt::Debug for Store {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.inner.path)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Store {
-    /// Opens (or creates) the database under `path`; `None` opens a temporary in-memory store
-    /// that is deleted when the last handle is dropped. `cache_capacity_bytes` bounds sled's
-    /// page cache (its default is ~1 GiB, and RSS runs several times the setting).
-    pub fn open(path: Option<&Path>, cache_capacity_bytes: u64) -> Result<Store, StorageError> {
+impl SledBackend {
+    fn open(path: &Path, cache_capacity_bytes: u64) -> Result<SledBackend, StorageError> {
         let config = sled::Config::new()
             .mode(sled::Mode::LowSpace)
-            .cache_capacity(cache_capacity_bytes);
-        let config = match path {
-            Some(p) => config.path(p),
-            // Nothing is flushed in memory mode: no background flusher either.
-            None => config.temporary(true).flush_every_ms(None),
-        };
+            .cache_capacity(cache_capacity_bytes)
+            .path(path);
         let db = open_waiting_for_lock(&config)?;
         let open_tree = |name: &str| db.open_tree(name).map_err(from_sled);
         let spaces = [
@@ -119,93 +118,19 @@ impl Store {
         let raft_log = open_tree("raft.log")?;
         let raft_meta = open_tree("raft.meta")?;
         check_format(&db)?;
-        let disk = match path {
-            Some(p) => {
-                db.flush().map_err(from_sled)?;
-                Some(DiskSync::open(p)?)
-            }
-            None => None,
-        };
-        tracing::debug!(path = ?path, cache_capacity_bytes, "store opened");
-        Ok(Store {
-            inner: Arc::new(Inner {
-                db,
-                spaces,
-                raft_log,
-                raft_meta,
-                disk,
-                path: path.map(Path::to_path_buf),
-            }),
+        db.flush().map_err(from_sled)?;
+        let disk = DiskSync::open(path)?;
+        Ok(SledBackend {
+            db,
+            spaces,
+            raft_log,
+            raft_meta,
+            disk,
         })
     }
 
-    /// Whether this store keeps nothing on disk.
-    pub fn is_in_memory(&self) -> bool {
-        self.inner.disk.is_none()
-    }
-
     pub(crate) fn tree(&self, space: Space) -> &sled::Tree {
-        &self.inner.spaces[space.index()]
-    }
-
-    /// The committed value of `key`.
-    pub fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self
-            .tree(space)
-            .get(key)
-            .map_err(from_sled)?
-            .map(|v| v.to_vec()))
-    }
-
-    /// A lazy iterator over committed entries in `(lower, upper)`, ascending or (with
-    /// `reverse`) descending. Not a point-in-time snapshot: it may observe commits made while
-    /// it runs.
-    pub fn range(
-        &self,
-        space: Space,
-        lower: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
-        reverse: bool,
-    ) -> RangeIter {
-        if range_is_empty(&lower, &upper) {
-            return RangeIter {
-                iter: None,
-                reverse,
-            };
-        }
-        RangeIter {
-            iter: Some(self.tree(space).range((lower, upper))),
-            reverse,
-        }
-    }
-
-    /// A lazy ascending iterator over the committed entries whose key starts with `prefix`.
-    pub fn scan_prefix(&self, space: Space, prefix: &[u8]) -> RangeIter {
-        RangeIter {
-            iter: Some(self.tree(space).scan_prefix(prefix)),
-            reverse: false,
-        }
-    }
-
-    /// Applies a write set atomically across spaces: after a crash either all of it or none of
-    /// it is there. Does not flush: the Raft log is the durable record, and apply is replayed.
-    pub fn commit(&self, writes: WriteSet) -> Result<(), StorageError> {
-        if writes.is_empty() {
-            return Ok(());
-        }
-        let mut batches: Vec<(Space, sled::Batch)> = Vec::new();
-        for ((space, key), value) in writes.into_ops() {
-            if batches.last().map(|(s, _)| *s) != Some(space) {
-                batches.push((space, sled::Batch::default()));
-            }
-            if let Some((_, batch)) = batches.last_mut() {
-                match value {
-                    Some(v) => batch.insert(key, v),
-                    None => batch.remove(key),
-                }
-            }
-        }
-        self.apply_batches(&batches)
+        &self.spaces[space.index()]
     }
 
     /// Applies per-space batches in one multi-tree transaction. The batches are computed by
@@ -229,20 +154,142 @@ impl Store {
             })
     }
 
+    fn commit(&self, writes: WriteSet) -> Result<(), StorageError> {
+        let mut batches: Vec<(Space, sled::Batch)> = Vec::new();
+        for ((space, key), value) in writes.into_ops() {
+            if batches.last().map(|(s, _)| *s) != Some(space) {
+                batches.push((space, sled::Batch::default()));
+            }
+            if let Some((_, batch)) = batches.last_mut() {
+                match value {
+                    Some(v) => batch.insert(key, v),
+                    None => batch.remove(key),
+                }
+            }
+        }
+        self.apply_batches(&batches)
+    }
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .field("in_memory", &self.is_in_memory())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the sled database under `path`. `None` opens an in-memory store
+    /// (ordered maps, nothing written anywhere) whose contents are lost when the last handle
+    /// is dropped. `cache_capacity_bytes` bounds sled's page cache (its default is ~1 GiB,
+    /// and RSS runs several times the setting); the in-memory store ignores it.
+    pub fn open(path: Option<&Path>, cache_capacity_bytes: u64) -> Result<Store, StorageError> {
+        let backend = match path {
+            Some(p) => Backend::Sled(SledBackend::open(p, cache_capacity_bytes)?),
+            None => Backend::Memory(Arc::new(MemoryBackend::default())),
+        };
+        tracing::debug!(path = ?path, cache_capacity_bytes, "store opened");
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                path: path.map(Path::to_path_buf),
+            }),
+        })
+    }
+
+    /// Whether this store keeps nothing on disk.
+    pub fn is_in_memory(&self) -> bool {
+        matches!(self.inner.backend, Backend::Memory(_))
+    }
+
+    /// The committed value of `key`.
+    pub fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        match &self.inner.backend {
+            Backend::Sled(s) => Ok(s
+                .tree(space)
+                .get(key)
+                .map_err(from_sled)?
+                .map(|v| v.to_vec())),
+            Backend::Memory(m) => m.get(space, key),
+        }
+    }
+
+    /// A lazy iterator over committed entries in `(lower, upper)`, ascending or (with
+    /// `reverse`) descending. Not a point-in-time snapshot: it may observe commits made while
+    /// it runs (but yields each key at most once, in order).
+    pub fn range(
+        &self,
+        space: Space,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> RangeIter {
+        if range_is_empty(&lower, &upper) {
+            return RangeIter {
+                inner: RangeInner::Empty,
+            };
+        }
+        let inner = match &self.inner.backend {
+            Backend::Sled(s) => RangeInner::Sled {
+                iter: s.tree(space).range((lower, upper)),
+                reverse,
+            },
+            Backend::Memory(m) => {
+                RangeInner::Memory(MemoryRange::new(m.clone(), space, lower, upper, reverse))
+            }
+        };
+        RangeIter { inner }
+    }
+
+    /// A lazy ascending iterator over the committed entries whose key starts with `prefix`.
+    pub fn scan_prefix(&self, space: Space, prefix: &[u8]) -> RangeIter {
+        match &self.inner.backend {
+            Backend::Sled(s) => RangeIter {
+                inner: RangeInner::Sled {
+                    iter: s.tree(space).scan_prefix(prefix),
+                    reverse: false,
+                },
+            },
+            Backend::Memory(_) => {
+                let (lower, upper) = prefix_range(prefix);
+                self.range(space, lower, upper, false)
+            }
+        }
+    }
+
+    /// Applies a write set atomically across spaces: after a crash either all of it or none of
+    /// it is there, and a concurrent reader of any key sees it before or after, never torn.
+    /// Does not flush: the Raft log is the durable record, and apply is replayed.
+    pub fn commit(&self, writes: WriteSet) -> Result<(), StorageError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        match &self.inner.backend {
+            Backend::Sled(s) => s.commit(writes),
+            Backend::Memory(m) => m.commit(writes),
+        }
+    }
+
     /// Flushes everything written so far to disk and fdatasyncs it, so it survives power
     /// loss. Blocking (about a millisecond or more): never call it on an async worker thread;
     /// use `spawn_blocking` or a dedicated thread. A no-op in in-memory mode.
     pub fn flush(&self) -> Result<(), StorageError> {
-        if let Some(disk) = &self.inner.disk {
-            self.inner.db.flush().map_err(from_sled)?;
-            disk.sync()?;
+        if let Backend::Sled(s) = &self.inner.backend {
+            s.db.flush().map_err(from_sled)?;
+            s.disk.sync()?;
         }
         Ok(())
     }
 
-    /// Bytes the database occupies on disk, for metrics.
+    /// Bytes the database occupies on disk, for metrics. In memory: the approximate bytes of
+    /// keys and values held (the Raft log included), without the maps' own overhead.
     pub fn size_on_disk(&self) -> Result<u64, StorageError> {
-        self.inner.db.size_on_disk().map_err(from_sled)
+        match &self.inner.backend {
+            Backend::Sled(s) => s.db.size_on_disk().map_err(from_sled),
+            Backend::Memory(m) => Ok(m.bytes_held()),
+        }
     }
 }
 
@@ -289,8 +336,9 @@ fn check_format(db: &sled::Db) -> Result<(), StorageError> {
     }
 }
 
-/// Whether no key can satisfy both bounds (sled must not be asked for such a range).
-fn range_is_empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+/// Whether no key can satisfy both bounds (neither sled nor `BTreeMap` may be asked for
+/// such a range).
+pub(crate) fn range_is_empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
     match (lower, upper) {
         (Bound::Included(l), Bound::Included(u)) => l > u,
         (Bound::Included(l), Bound::Excluded(u))
@@ -302,14 +350,28 @@ fn range_is_empty(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
 
 /// A lazy iterator over committed entries, from [`Store::range`] or [`Store::scan_prefix`].
 pub struct RangeIter {
-    iter: Option<sled::Iter>,
-    reverse: bool,
+    inner: RangeInner,
+}
+
+enum RangeInner {
+    /// The bounds admit no key.
+    Empty,
+    Sled {
+        iter: sled::Iter,
+        reverse: bool,
+    },
+    Memory(MemoryRange),
 }
 
 impl fmt::Debug for RangeIter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = match &self.inner {
+            RangeInner::Empty => "empty",
+            RangeInner::Sled { .. } => "sled",
+            RangeInner::Memory(_) => "memory",
+        };
         f.debug_struct("RangeIter")
-            .field("reverse", &self.reverse)
+            .field("backend", &backend)
             .finish_non_exhaustive()
     }
 }
@@ -318,16 +380,21 @@ impl Iterator for RangeIter {
     type Item = Result<KeyValue, StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let iter = self.iter.as_mut()?;
-        let next = if self.reverse {
-            iter.next_back()
-        } else {
-            iter.next()
-        };
-        Some(
-            next?
-                .map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .map_err(from_sled),
-        )
+        match &mut self.inner {
+            RangeInner::Empty => None,
+            RangeInner::Sled { iter, reverse } => {
+                let next = if *reverse {
+                    iter.next_back()
+                } else {
+                    iter.next()
+                };
+                Some(
+                    next?
+                        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                        .map_err(from_sled),
+                )
+            }
+            RangeInner::Memory(range) => range.next(),
+        }
     }
 }

@@ -1,29 +1,17 @@
-//! The store behaves like a `BTreeMap` per space, across commits and reopen; commits and
-//! imports are atomic; the Raft log API; what a durable flush costs.
+//! The store behaves like a `BTreeMap` per space, across commits and reopen, on both backends
+//! (sled and in-memory); commits and imports are atomic; the Raft log API; what a durable
+//! flush costs.
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::ops::Bound;
 use std::time::Instant;
 
+use common::{contents, open, Backend, Model, BACKENDS, CACHE_BYTES};
 use meridian_storage::{ApplyView, Space, StorageError, Store, WriteSet};
 use proptest::prelude::*;
-
-const CACHE_BYTES: u64 = 8 * 1024 * 1024;
-
-type Model = BTreeMap<(Space, Vec<u8>), Vec<u8>>;
-
-fn contents(store: &Store) -> Model {
-    let mut out = Model::new();
-    for space in Space::ALL {
-        for entry in store.range(space, Bound::Unbounded, Bound::Unbounded, false) {
-            let (k, v) = entry.unwrap();
-            out.insert((space, k), v);
-        }
-    }
-    out
-}
 
 fn commit(store: &Store, f: impl FnOnce(&mut ApplyView<'_>)) {
     let mut ws = WriteSet::new();
@@ -33,8 +21,13 @@ fn commit(store: &Store, f: impl FnOnce(&mut ApplyView<'_>)) {
 
 #[test]
 fn t10_reads_ranges_and_overlay() {
-    let store = Store::open(None, CACHE_BYTES).unwrap();
-    assert!(store.is_in_memory());
+    for backend in BACKENDS {
+        reads_ranges_and_overlay(&open(backend).store);
+    }
+}
+
+fn reads_ranges_and_overlay(store: &Store) {
+    let store = store.clone();
     commit(&store, |v| {
         for k in [b"a1", b"a2", b"a3", b"b1"] {
             v.put(Space::Items, k.to_vec(), k.to_vec());
@@ -143,65 +136,90 @@ fn arb_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Runs `ops` against `backend` and a `BTreeMap` model. Reopening the in-memory store keeps
+/// a clone of the handle (its contents live as long as one handle does).
+fn run_model(backend: Backend, ops: &[Op]) -> Result<(), TestCaseError> {
+    let opened = open(backend);
+    let mut store = opened.store;
+    let mut committed = Model::new();
+    let mut pending = committed.clone();
+    let mut ws = WriteSet::new();
+    for op in ops.iter().cloned() {
+        match op {
+            Op::Put(s, k, v) => {
+                ApplyView::new(&store, &mut ws).put(s, k.clone(), v.clone());
+                pending.insert((s, k), v);
+            }
+            Op::Delete(s, k) => {
+                ApplyView::new(&store, &mut ws).delete(s, k.clone());
+                pending.remove(&(s, k));
+            }
+            Op::DeletePrefix(s, p) => {
+                let n = ApplyView::new(&store, &mut ws)
+                    .delete_prefix(s, &p)
+                    .unwrap();
+                let before = pending.len();
+                pending.retain(|(space, k), _| !(*space == s && k.starts_with(&p)));
+                prop_assert_eq!(n, before - pending.len());
+            }
+            Op::Commit => {
+                store.commit(std::mem::take(&mut ws)).unwrap();
+                committed = pending.clone();
+            }
+            Op::Reopen => {
+                // Uncommitted writes are lost with the write set.
+                ws = WriteSet::new();
+                pending = committed.clone();
+                store = match &opened.dir {
+                    Some(dir) => {
+                        drop(store);
+                        Store::open(Some(dir.path()), CACHE_BYTES).unwrap()
+                    }
+                    None => store.clone(),
+                };
+            }
+        }
+        prop_assert_eq!(&contents(&store), &committed, "{:?}", backend);
+        let view = ApplyView::new(&store, &mut ws);
+        for space in [Space::Items, Space::Meta, Space::SmMeta] {
+            let seen = view.scan_prefix(space, b"").unwrap();
+            let expected: Vec<_> = pending
+                .iter()
+                .filter(|((s, _), _)| *s == space)
+                .map(|((_, k), v)| (k.clone(), v.clone()))
+                .collect();
+            prop_assert_eq!(seen, expected, "{:?}", backend);
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Committed state equals a BTreeMap model, before and after reopening; the overlay view
-    /// equals the model with the pending writes applied.
+    /// equals the model with the pending writes applied. Both backends run the same ops.
     #[test]
     fn p20_store_behaves_like_a_btreemap_across_reopen(ops in proptest::collection::vec(arb_op(), 1..60)) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(Some(dir.path()), CACHE_BYTES).unwrap();
-        let mut committed = Model::new();
-        let mut pending = committed.clone();
-        let mut ws = WriteSet::new();
-        for op in ops {
-            match op {
-                Op::Put(s, k, v) => {
-                    ApplyView::new(&store, &mut ws).put(s, k.clone(), v.clone());
-                    pending.insert((s, k), v);
-                }
-                Op::Delete(s, k) => {
-                    ApplyView::new(&store, &mut ws).delete(s, k.clone());
-                    pending.remove(&(s, k));
-                }
-                Op::DeletePrefix(s, p) => {
-                    let n = ApplyView::new(&store, &mut ws).delete_prefix(s, &p).unwrap();
-                    let before = pending.len();
-                    pending.retain(|(space, k), _| !(*space == s && k.starts_with(&p)));
-                    prop_assert_eq!(n, before - pending.len());
-                }
-                Op::Commit => {
-                    store.commit(std::mem::take(&mut ws)).unwrap();
-                    committed = pending.clone();
-                }
-                Op::Reopen => {
-                    // Uncommitted writes are lost with the write set.
-                    ws = WriteSet::new();
-                    pending = committed.clone();
-                    drop(store);
-                    store = Store::open(Some(dir.path()), CACHE_BYTES).unwrap();
-                }
-            }
-            prop_assert_eq!(&contents(&store), &committed);
-            let view = ApplyView::new(&store, &mut ws);
-            for space in [Space::Items, Space::Meta, Space::SmMeta] {
-                let seen = view.scan_prefix(space, b"").unwrap();
-                let expected: Vec<_> = pending
-                    .iter()
-                    .filter(|((s, _), _)| *s == space)
-                    .map(|((_, k), v)| (k.clone(), v.clone()))
-                    .collect();
-                prop_assert_eq!(seen, expected);
-            }
+        for backend in BACKENDS {
+            run_model(backend, &ops)?;
         }
     }
 }
 
 #[test]
 fn t30_export_import_replaces_every_space() {
-    let source = Store::open(None, CACHE_BYTES).unwrap();
-    commit(&source, |v| {
+    for from in BACKENDS {
+        for to in BACKENDS {
+            export_import_replaces_every_space(from, to);
+        }
+    }
+}
+
+fn export_import_replaces_every_space(from: Backend, to: Backend) {
+    let source = open(from);
+    let source = &source.store;
+    commit(source, |v| {
         for space in Space::ALL {
             v.put(space, b"k".to_vec(), format!("{space:?}").into_bytes());
         }
@@ -210,18 +228,20 @@ fn t30_export_import_replaces_every_space() {
     let export = source.export_state().unwrap();
     assert_eq!(export[0], meridian_storage::EXPORT_FORMAT_VERSION);
 
-    let dir = tempfile::tempdir().unwrap();
-    let target = Store::open(Some(dir.path()), CACHE_BYTES).unwrap();
-    commit(&target, |v| {
+    let target = open(to);
+    let target = &target.store;
+    commit(target, |v| {
         v.put(Space::Items, b"old".to_vec(), b"gone".to_vec());
         v.put(Space::Tokens, b"old".to_vec(), b"gone".to_vec());
     });
     target.log_range(..).unwrap();
     target.append_log([(1, b"entry".to_vec())]).unwrap();
     target.import_state(&export).unwrap();
-    assert_eq!(contents(&target), contents(&source));
+    assert_eq!(contents(target), contents(source), "{from:?} -> {to:?}");
     // The Raft log is not part of the state.
     assert_eq!(target.log_range(..).unwrap().len(), 1);
+    // Both backends export the same bytes for the same state.
+    assert_eq!(target.export_state().unwrap(), export);
 
     let mut bad = export.clone();
     bad[0] = 99;
@@ -230,46 +250,96 @@ fn t30_export_import_replaces_every_space() {
         Err(StorageError::UnsupportedVersion { found: 99, .. })
     ));
     assert!(target.import_state(&[]).is_err());
-    assert_eq!(contents(&target), contents(&source));
+    assert_eq!(contents(target), contents(source));
 }
 
 #[test]
 fn t40_raft_log_and_meta() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(Some(dir.path()), CACHE_BYTES).unwrap();
-    assert_eq!(store.last_log().unwrap(), None);
-    store
-        .append_log((1..=300u64).map(|i| (i, i.to_le_bytes().to_vec())))
-        .unwrap();
-    store.flush().unwrap();
-    assert_eq!(store.last_log().unwrap().unwrap().0, 300);
-    // Index order is numeric order, across byte boundaries (255 → 256).
-    let got: Vec<u64> = store
-        .log_range(254..258)
-        .unwrap()
-        .iter()
-        .map(|e| e.0)
-        .collect();
-    assert_eq!(got, vec![254, 255, 256, 257]);
-    assert!(store.log_range(5..5).unwrap().is_empty());
-    store.truncate_log(201).unwrap();
-    store.purge_log(100).unwrap();
-    assert_eq!(store.first_log().unwrap().unwrap().0, 101);
-    assert_eq!(store.last_log().unwrap().unwrap().0, 200);
-    assert_eq!(store.log_range(..).unwrap().len(), 100);
-    store.put_raft_meta("vote", b"v1".to_vec()).unwrap();
-    store.flush().unwrap();
-    drop(store);
+    for backend in BACKENDS {
+        let opened = open(backend);
+        let store = opened.store;
+        assert_eq!(store.last_log().unwrap(), None);
+        assert_eq!(store.first_log().unwrap(), None);
+        store
+            .append_log((1..=300u64).map(|i| (i, i.to_le_bytes().to_vec())))
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.last_log().unwrap().unwrap().0, 300);
+        // Index order is numeric order, across byte boundaries (255 → 256).
+        let got: Vec<u64> = store
+            .log_range(254..258)
+            .unwrap()
+            .iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(got, vec![254, 255, 256, 257]);
+        assert!(store.log_range(5..5).unwrap().is_empty());
+        assert!(store
+            .log_range((Bound::Included(6), Bound::Included(5)))
+            .unwrap()
+            .is_empty());
+        assert_eq!(store.log_range(300..).unwrap().len(), 1);
+        store.truncate_log(201).unwrap();
+        store.purge_log(100).unwrap();
+        assert_eq!(store.first_log().unwrap().unwrap().0, 101);
+        assert_eq!(store.last_log().unwrap().unwrap().0, 200);
+        assert_eq!(store.log_range(..).unwrap().len(), 100);
+        // Appending over existing indexes replaces them.
+        store.append_log([(200, b"again".to_vec())]).unwrap();
+        assert_eq!(store.last_log().unwrap().unwrap().1, b"again".to_vec());
+        store.put_raft_meta("vote", b"v1".to_vec()).unwrap();
+        store.flush().unwrap();
+        assert!(store.size_on_disk().unwrap() > 0, "{backend:?}");
 
-    let store = Store::open(Some(dir.path()), CACHE_BYTES).unwrap();
-    assert_eq!(store.get_raft_meta("vote").unwrap(), Some(b"v1".to_vec()));
-    assert_eq!(
-        store.log_range(..=101).unwrap(),
-        vec![(101, 101u64.to_le_bytes().to_vec())]
-    );
+        let store = match &opened.dir {
+            Some(dir) => {
+                drop(store);
+                Store::open(Some(dir.path()), CACHE_BYTES).unwrap()
+            }
+            None => store,
+        };
+        assert_eq!(store.get_raft_meta("vote").unwrap(), Some(b"v1".to_vec()));
+        assert_eq!(
+            store.log_range(..=101).unwrap(),
+            vec![(101, 101u64.to_le_bytes().to_vec())]
+        );
+        store.delete_raft_meta("vote").unwrap();
+        assert_eq!(store.get_raft_meta("vote").unwrap(), None);
+        store.purge_log(u64::MAX).unwrap();
+        assert_eq!(store.first_log().unwrap(), None);
+        assert!(store.log_range(..).unwrap().is_empty());
+    }
+}
+
+/// The in-memory store's size tracks what it holds: it grows with writes and returns to zero
+/// when everything is deleted.
+#[test]
+fn t45_in_memory_size_tracks_contents() {
+    let store = Store::open(None, CACHE_BYTES).unwrap();
+    assert_eq!(store.size_on_disk().unwrap(), 0);
+    commit(&store, |v| {
+        v.put(Space::Items, b"key".to_vec(), vec![1; 100]);
+        v.put(Space::Meta, b"m".to_vec(), vec![1; 10]);
+    });
+    assert_eq!(store.size_on_disk().unwrap(), 3 + 100 + 1 + 10);
+    commit(&store, |v| {
+        v.put(Space::Items, b"key".to_vec(), vec![1; 50])
+    });
+    assert_eq!(store.size_on_disk().unwrap(), 3 + 50 + 1 + 10);
+    store.append_log([(1, vec![0; 20])]).unwrap();
+    store.put_raft_meta("vote", vec![0; 4]).unwrap();
+    assert_eq!(store.size_on_disk().unwrap(), 64 + 28 + 8);
+    let export = store.export_state().unwrap();
+    store.import_state(&export).unwrap();
+    assert_eq!(store.size_on_disk().unwrap(), 64 + 28 + 8);
+    commit(&store, |v| {
+        v.delete(Space::Items, b"key".to_vec());
+        v.delete(Space::Meta, b"m".to_vec());
+        v.delete(Space::Meta, b"absent".to_vec());
+    });
+    store.truncate_log(0).unwrap();
     store.delete_raft_meta("vote").unwrap();
-    assert_eq!(store.get_raft_meta("vote").unwrap(), None);
-    assert!(store.size_on_disk().unwrap() > 0);
+    assert_eq!(store.size_on_disk().unwrap(), 0);
 }
 
 /// Environment variable that turns `t50_child_writer` into the writer of the crash test.
