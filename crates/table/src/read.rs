@@ -283,10 +283,7 @@ fn page(
     in_segment: impl Fn(&Item) -> bool,
 ) -> ReadResult<PageOutput> {
     let mut out = PageOutput::default();
-    let mut iter = iter.peekable();
-    let mut last: Option<Item> = None;
-    let mut stopped_early = false;
-    while let Some(entry) = iter.next() {
+    for entry in iter {
         let (_, bytes) = entry?;
         let item = decode_item(&bytes)?;
         if !in_segment(&item) {
@@ -301,25 +298,24 @@ fn page(
             },
             None => true,
         };
+        // Like DynamoDB, a page that stops at Limit or at 1 MB carries a LastEvaluatedKey even
+        // when nothing follows; the next page is then empty.
+        let full = limit.is_some_and(|l| out.scanned_count >= l)
+            || out.scanned_bytes >= PAGE_SIZE_BYTES_MAX;
+        let last_key = full.then(|| key_item(&meta.key_schema, &item));
         if matched {
             out.count += 1;
             if select != Select::Count {
                 out.items.push(match projection {
                     Some(paths) => expr::project(&item, paths),
-                    None => item.clone(),
+                    None => item,
                 });
             }
         }
-        last = Some(item);
-        let full = limit.is_some_and(|l| out.scanned_count >= l)
-            || out.scanned_bytes >= PAGE_SIZE_BYTES_MAX;
-        if full {
-            stopped_early = iter.peek().is_some();
+        if last_key.is_some() {
+            out.last_evaluated_key = last_key;
             break;
         }
-    }
-    if stopped_early {
-        out.last_evaluated_key = last.map(|item| key_item(&meta.key_schema, &item));
     }
     Ok(Ok(out))
 }

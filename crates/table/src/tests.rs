@@ -285,6 +285,17 @@ fn t20_query_orders_numbers_and_paginates() {
         }
     }
     assert_eq!(seen, ["-5", "-0.5", "0", "2.5", "10", "100"]);
+
+    // A page that stops exactly at Limit carries a LastEvaluatedKey, as DynamoDB's does; the
+    // page after it is empty and final.
+    input.exclusive_start_key = None;
+    input.limit = Some(6);
+    let page = query(&store, &input).unwrap().unwrap();
+    assert_eq!(page.count, 6);
+    input.exclusive_start_key = page.last_evaluated_key;
+    assert!(input.exclusive_start_key.is_some());
+    let page = query(&store, &input).unwrap().unwrap();
+    assert_eq!((page.count, page.last_evaluated_key), (0, None));
 }
 
 #[test]
