@@ -116,9 +116,7 @@ impl ApiError {
         use ApiError as E;
         const BAD: StatusCode = StatusCode::BAD_REQUEST;
         match self {
-            E::Validation(_) | E::Unsupported(_) => {
-                entry(concat_type!("ValidationException"), BAD)
-            }
+            E::Validation(_) | E::Unsupported(_) => entry(concat_type!("ValidationException"), BAD),
             E::Serialization(_) => entry(concat_type!("SerializationException"), BAD),
             E::UnknownOperation => entry(concat_type!("UnknownOperationException"), BAD),
             E::RequestTooLarge => entry(
