@@ -102,6 +102,12 @@ impl Server {
         let mut child = Command::new(&bin)
             .args(args)
             .env("RUST_BACKTRACE", "1")
+            // Warnings and errors land in the stderr log shown when a test fails; set
+            // MERIDIAN_LOG yourself for more.
+            .env(
+                "MERIDIAN_LOG",
+                std::env::var("MERIDIAN_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
