@@ -12,6 +12,7 @@ mod batch;
 mod crash;
 mod errors;
 mod expressions;
+mod fidelity;
 mod items;
 mod legacy;
 mod protocol;

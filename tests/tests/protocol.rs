@@ -13,8 +13,8 @@ const RAW_TIMEOUT_MS: u64 = 10_000;
 
 /// A parsed HTTP response.
 #[derive(Debug)]
-struct Response {
-    status: u16,
+pub(crate) struct Response {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -27,7 +27,7 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "body is not JSON ({e}): {:?}",
@@ -159,7 +159,8 @@ fn send(stream: &mut TcpStream, port: u16, target: Option<&str>, body: &[u8]) ->
     read_response(stream)
 }
 
-fn call(server: &Server, operation: &str, body: &Value) -> Response {
+/// One raw (unsigned) request on a fresh connection.
+pub(crate) fn call(server: &Server, operation: &str, body: &Value) -> Response {
     let mut stream = connect(server);
     send(
         &mut stream,

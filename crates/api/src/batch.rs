@@ -43,7 +43,10 @@ struct KeysAndAttributesWire {
 /// One table's part of a BatchGetItem.
 #[derive(Debug)]
 struct GetTable {
+    /// The RequestItems key as given (a name or a table ARN): what the response is keyed by.
     name: String,
+    /// The table's name.
+    table: String,
     keys: Vec<Item>,
     projection: Option<Vec<expr::Path>>,
     consistent: bool,
@@ -73,8 +76,9 @@ pub(crate) fn decode_get(body: &[u8]) -> Result<BatchGetRequest, ApiError> {
     if request_items.is_empty() {
         v.length("requestItems", "{}", 0, 1, usize::MAX);
     }
+    let mut resolved = Vec::with_capacity(request_items.len());
     for (name, entry) in &request_items {
-        v.table_name("requestItems.tableName", Some(name));
+        resolved.push(v.table_name("requestItems.tableName", Some(name)));
         match &entry.keys {
             None => v.null(&format!("requestItems.{name}.member.keys")),
             Some(keys) => v.length(
@@ -97,7 +101,7 @@ pub(crate) fn decode_get(body: &[u8]) -> Result<BatchGetRequest, ApiError> {
         ));
     }
     let mut tables = Vec::with_capacity(request_items.len());
-    for (name, entry) in request_items {
+    for ((name, entry), table) in request_items.into_iter().zip(resolved) {
         let mut keys = Vec::new();
         for key in entry.keys.unwrap_or_default() {
             keys.push(item_from_json(&key)?);
@@ -112,6 +116,7 @@ pub(crate) fn decode_get(body: &[u8]) -> Result<BatchGetRequest, ApiError> {
         )?;
         tables.push(GetTable {
             name,
+            table,
             keys,
             projection,
             consistent: entry.consistent_read.unwrap_or(false),
@@ -207,7 +212,7 @@ pub(crate) async fn get(region: &dyn Region, req: BatchGetRequest) -> Result<Vec
     let mut response_bytes = 0usize;
     for t in &req.tables {
         let mut get = ItemGet {
-            table: t.name.clone(),
+            table: t.table.clone(),
             key: Item::new(),
             projection: t.projection.clone(),
         };
@@ -274,6 +279,8 @@ struct DeleteRequestWire {
 #[derive(Debug)]
 pub struct BatchWriteRequest {
     writes: Vec<ItemWrite>,
+    /// Each write's RequestItems key as given (a name or a table ARN), for ConsumedCapacity.
+    shown: Vec<String>,
     capacity: CapacityMode,
 }
 
@@ -283,12 +290,21 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<BatchWriteRequest, ApiError> {
     let mut v = Violations::new();
     let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
     wire::return_item_collection_metrics(&mut v, wire.return_item_collection_metrics.as_deref());
-    let request_items = wire.request_items.unwrap_or_default();
-    if request_items.is_empty() {
-        v.length("requestItems", "{}", 0, 1, usize::MAX);
-    }
+    let request_items = match wire.request_items {
+        None => {
+            v.null("requestItems");
+            BTreeMap::new()
+        }
+        Some(items) => {
+            if items.is_empty() {
+                v.length("requestItems", "{}", 0, 1, usize::MAX);
+            }
+            items
+        }
+    };
+    let mut resolved = Vec::with_capacity(request_items.len());
     for (name, list) in &request_items {
-        v.table_name("requestItems.tableName", Some(name));
+        resolved.push(v.table_name("requestItems.tableName", Some(name)));
         if list.is_empty() || list.len() > BATCH_WRITE_REQUESTS_MAX {
             v.push(
                 format_args!("'{name}'"),
@@ -307,7 +323,8 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<BatchWriteRequest, ApiError> {
         ));
     }
     let mut writes = Vec::with_capacity(total);
-    for (name, list) in request_items {
+    let mut shown_names = Vec::with_capacity(total);
+    for ((name, list), table) in request_items.into_iter().zip(resolved) {
         for request in list {
             let kind = match (request.put_request, request.delete_request) {
                 (Some(put), None) => WriteKind::Put {
@@ -321,15 +338,20 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<BatchWriteRequest, ApiError> {
                 )),
             };
             writes.push(ItemWrite {
-                table: name.clone(),
+                table: table.clone(),
                 kind,
                 condition: None,
                 return_values: ReturnValues::None,
                 return_old_on_condition_failure: false,
             });
+            shown_names.push(name.clone());
         }
     }
-    Ok(BatchWriteRequest { writes, capacity })
+    Ok(BatchWriteRequest {
+        writes,
+        shown: shown_names,
+        capacity,
+    })
 }
 
 fn member_item(json: Option<&Value>, member: &str) -> Result<Item, ApiError> {
@@ -407,7 +429,7 @@ pub(crate) async fn write(
     req: BatchWriteRequest,
 ) -> Result<Vec<u8>, ApiError> {
     check_distinct_targets(region, &req.writes, DUPLICATE_KEYS)?;
-    let tables: Vec<String> = req.writes.iter().map(|w| w.table.clone()).collect();
+    let tables = req.shown;
     let results = match propose(region, &Command::BatchWrite(req.writes)).await? {
         Outcome::BatchWrite(results) => results,
         other => {

@@ -19,7 +19,9 @@ pub(crate) struct TableDescription<'a> {
     item_count: u64,
     table_arn: String,
     table_id: String,
-    billing_mode_summary: BillingModeSummary,
+    /// Absent for a table that has always been PROVISIONED, as in DynamoDB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billing_mode_summary: Option<BillingModeSummary>,
     deletion_protection_enabled: bool,
     table_class_summary: TableClassSummary<'a>,
 }
@@ -107,13 +109,16 @@ impl<'a> TableDescription<'a> {
             item_count,
             table_arn: meta.arn(),
             table_id: meta.id.to_string(),
-            billing_mode_summary: BillingModeSummary {
-                billing_mode: meta.billing_mode.as_str(),
-                last_update_to_pay_per_request_date_time: meta
-                    .billing_mode_updated_ms
-                    .filter(|_| on_demand)
-                    .map(epoch_seconds),
-            },
+            // LastUpdateToPayPerRequestDateTime stays after a switch back to PROVISIONED:
+            // it is when PAY_PER_REQUEST was last set.
+            billing_mode_summary: (on_demand || meta.billing_mode_updated_ms.is_some()).then(
+                || BillingModeSummary {
+                    billing_mode: meta.billing_mode.as_str(),
+                    last_update_to_pay_per_request_date_time: meta
+                        .billing_mode_updated_ms
+                        .map(epoch_seconds),
+                },
+            ),
             deletion_protection_enabled: meta.deletion_protection,
             table_class_summary: TableClassSummary {
                 table_class: &meta.table_class,
@@ -199,6 +204,27 @@ pub(crate) mod tests {
                 "DeletionProtectionEnabled": false,
                 "TableClassSummary": {"TableClass": "STANDARD"}
             })
+        );
+    }
+
+    #[test]
+    fn t10_billing_mode_summary_only_once_on_demand() {
+        let mut meta = sample_meta();
+        meta.billing_mode = BillingMode::Provisioned;
+        meta.billing_mode_updated_ms = None;
+        meta.provisioned.read_capacity_units = 5;
+        meta.provisioned.write_capacity_units = 5;
+        let value = serde_json::to_value(TableDescription::new(&meta, 0, 0)).unwrap();
+        assert!(value.get("BillingModeSummary").is_none(), "{value}");
+        assert_eq!(value["ProvisionedThroughput"]["ReadCapacityUnits"], 5);
+
+        // Switched from on-demand back to provisioned: the summary says so, with the time
+        // PAY_PER_REQUEST was last set.
+        meta.billing_mode_updated_ms = Some(1_700_000_000_500);
+        let value = serde_json::to_value(TableDescription::new(&meta, 0, 0)).unwrap();
+        assert_eq!(
+            value["BillingModeSummary"],
+            json!({"BillingMode": "PROVISIONED", "LastUpdateToPayPerRequestDateTime": 1_700_000_000.5})
         );
     }
 }

@@ -22,6 +22,8 @@ pub struct WriteRequest {
     pub write: ItemWrite,
     /// ReturnConsumedCapacity.
     pub capacity: CapacityMode,
+    /// TableName as given (a name or a table ARN), which ConsumedCapacity echoes.
+    pub table_shown: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,17 +61,12 @@ fn present(v: &Option<Value>) -> bool {
 pub(crate) fn decode_write(op: WriteOp, body: &[u8]) -> Result<WriteRequest, ApiError> {
     let wire: WriteWire = parse_body(body)?;
     let mut v = Violations::new();
-    v.table_name("tableName", wire.table_name.as_deref());
+    let table = v.table_name("tableName", wire.table_name.as_deref());
     let target = match op {
         WriteOp::Put => required_item(&mut v, "item", wire.item.as_ref())?,
         WriteOp::Update | WriteOp::Delete => required_item(&mut v, "key", wire.key.as_ref())?,
     };
-    let return_values = match op {
-        WriteOp::Update => wire::return_values(&mut v, wire.return_values.as_deref()),
-        WriteOp::Put | WriteOp::Delete => {
-            wire::return_values_old_only(&mut v, wire.return_values.as_deref())?
-        }
-    };
+    let return_values = wire::return_values(&mut v, wire.return_values.as_deref());
     let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
     wire::return_item_collection_metrics(&mut v, wire.return_item_collection_metrics.as_deref());
     let return_old_on_condition_failure = wire::return_old_on_failure(
@@ -78,6 +75,10 @@ pub(crate) fn decode_write(op: WriteOp, body: &[u8]) -> Result<WriteRequest, Api
     );
     wire::conditional_operator(&mut v, wire.conditional_operator.as_deref());
     v.finish()?;
+    let return_values = match op {
+        WriteOp::Update => return_values,
+        WriteOp::Put | WriteOp::Delete => wire::return_values_old_only(return_values)?,
+    };
 
     let is_update = op == WriteOp::Update;
     check_not_mixed(
@@ -121,8 +122,9 @@ pub(crate) fn decode_write(op: WriteOp, body: &[u8]) -> Result<WriteRequest, Api
     };
     binder.finish()?;
     Ok(WriteRequest {
+        table_shown: wire.table_name.unwrap_or_default(),
         write: ItemWrite {
-            table: wire.table_name.unwrap_or_default(),
+            table,
             kind,
             condition,
             return_values,
@@ -147,7 +149,7 @@ pub(crate) async fn write(region: &dyn Region, req: WriteRequest) -> Result<Vec<
     let consumed = req
         .capacity
         .wanted()
-        .then(|| Consumed::new(&req.write.table, req.capacity));
+        .then(|| Consumed::new(&req.table_shown, req.capacity));
     let result = match propose(region, &Command::Write(req.write)).await? {
         Outcome::Write(result) => result,
         other => {
@@ -175,6 +177,8 @@ pub struct GetRequest {
     pub consistent: bool,
     /// ReturnConsumedCapacity.
     pub capacity: CapacityMode,
+    /// TableName as given (a name or a table ARN), which ConsumedCapacity echoes.
+    pub table_shown: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,7 +197,7 @@ struct GetWire {
 pub(crate) fn decode_get(body: &[u8]) -> Result<GetRequest, ApiError> {
     let wire: GetWire = parse_body(body)?;
     let mut v = Violations::new();
-    v.table_name("tableName", wire.table_name.as_deref());
+    let table = v.table_name("tableName", wire.table_name.as_deref());
     let key = required_item(&mut v, "key", wire.key.as_ref())?;
     let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
     v.finish()?;
@@ -203,8 +207,9 @@ pub(crate) fn decode_get(body: &[u8]) -> Result<GetRequest, ApiError> {
         wire.attributes_to_get.as_ref(),
     )?;
     Ok(GetRequest {
+        table_shown: wire.table_name.unwrap_or_default(),
         get: ItemGet {
-            table: wire.table_name.unwrap_or_default(),
+            table,
             key,
             projection,
         },
@@ -252,7 +257,7 @@ pub(crate) async fn get(region: &dyn Region, req: &GetRequest) -> Result<Vec<u8>
     json_body(&GetOutputWire {
         item: out.item.as_ref().map(WireItem),
         consumed_capacity: req.capacity.wanted().then(|| {
-            Consumed::new(&req.get.table, req.capacity).read_item(out.size, req.consistent)
+            Consumed::new(&req.table_shown, req.capacity).read_item(out.size, req.consistent)
         }),
     })
 }

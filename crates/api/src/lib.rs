@@ -32,6 +32,8 @@ mod wire;
 #[cfg(test)]
 mod decode_tests;
 #[cfg(test)]
+mod fidelity_tests;
+#[cfg(test)]
 mod http_tests;
 #[cfg(test)]
 mod legacy_tests;

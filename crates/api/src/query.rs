@@ -51,6 +51,8 @@ pub struct QueryRequest {
     pub consistent: bool,
     /// ReturnConsumedCapacity.
     pub capacity: CapacityMode,
+    /// TableName as given (a name or a table ARN), which ConsumedCapacity echoes.
+    pub table_shown: String,
 }
 
 /// A validated Scan.
@@ -62,6 +64,8 @@ pub struct ScanRequest {
     pub consistent: bool,
     /// ReturnConsumedCapacity.
     pub capacity: CapacityMode,
+    /// TableName as given (a name or a table ARN), which ConsumedCapacity echoes.
+    pub table_shown: String,
 }
 
 fn present(v: &Option<Value>) -> bool {
@@ -71,6 +75,7 @@ fn present(v: &Option<Value>) -> bool {
 /// What Query and Scan share once validated.
 struct Common {
     table: String,
+    table_shown: String,
     select: Select,
     limit: Option<usize>,
     exclusive_start_key: Option<Item>,
@@ -99,7 +104,7 @@ impl SelectWire {
 
 /// Validates the members Query and Scan share; `v` collects the violations.
 fn common(v: &mut Violations, wire: &PageWire) -> Result<(Common, Option<SelectWire>), ApiError> {
-    v.table_name("tableName", wire.table_name.as_deref());
+    let table = v.table_name("tableName", wire.table_name.as_deref());
     if let Some(index) = &wire.index_name {
         v.length("indexName", index, index.len(), 3, 255);
     }
@@ -121,7 +126,8 @@ fn common(v: &mut Violations, wire: &PageWire) -> Result<(Common, Option<SelectW
     let exclusive_start_key = optional_item(wire.exclusive_start_key.as_ref())?;
     Ok((
         Common {
-            table: wire.table_name.clone().unwrap_or_default(),
+            table,
+            table_shown: wire.table_name.clone().unwrap_or_default(),
             select: Select::AllAttributes,
             limit: wire.limit.and_then(|l| usize::try_from(l).ok()),
             exclusive_start_key,
@@ -265,6 +271,7 @@ pub(crate) fn decode_query(body: &[u8]) -> Result<QueryRequest, ApiError> {
         },
         consistent: c.consistent,
         capacity: c.capacity,
+        table_shown: c.table_shown,
     })
 }
 
@@ -321,6 +328,7 @@ pub(crate) fn decode_scan(body: &[u8]) -> Result<ScanRequest, ApiError> {
         },
         consistent: c.consistent,
         capacity: c.capacity,
+        table_shown: c.table_shown,
     })
 }
 
@@ -362,7 +370,13 @@ pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<
     }
     let page = table::query(region.store(), &req.input)??;
     let i = &req.input;
-    page_body(&page, i.select, &i.table, req.consistent, req.capacity)
+    page_body(
+        &page,
+        i.select,
+        &req.table_shown,
+        req.consistent,
+        req.capacity,
+    )
 }
 
 /// Runs Scan.
@@ -372,7 +386,13 @@ pub(crate) async fn scan(region: &dyn Region, req: ScanRequest) -> Result<Vec<u8
     }
     let page = table::scan(region.store(), &req.input)??;
     let i = &req.input;
-    page_body(&page, i.select, &i.table, req.consistent, req.capacity)
+    page_body(
+        &page,
+        i.select,
+        &req.table_shown,
+        req.consistent,
+        req.capacity,
+    )
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub struct UpdateTable {
 pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
     let wire: UpdateTableWire = parse_body(body)?;
     let mut v = Violations::new();
-    v.table_name("tableName", wire.table_name.as_deref());
+    let name = v.table_name("tableName", wire.table_name.as_deref());
     let billing_mode = v.enumeration(
         "billingMode",
         wire.billing_mode.as_deref(),
@@ -114,7 +114,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         ));
     }
     Ok(UpdateTable {
-        name: wire.table_name.unwrap_or_default(),
+        name,
         billing_mode,
         provisioned,
         deletion_protection: wire.deletion_protection_enabled,

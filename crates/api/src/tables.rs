@@ -98,7 +98,7 @@ enum KeyType {
 pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
     let wire: CreateTableWire = parse_body(body)?;
     let mut v = Violations::new();
-    v.table_name("tableName", wire.table_name.as_deref());
+    let name = v.table_name("tableName", wire.table_name.as_deref());
     let mut definitions = Vec::new();
     match &wire.attribute_definitions {
         None => v.null("attributeDefinitions"),
@@ -210,7 +210,7 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
     let billing_mode = billing_mode.unwrap_or(BillingMode::Provisioned);
     let provisioned = billing_throughput(billing_mode, throughput)?;
     Ok(CreateTable {
-        name: wire.table_name.unwrap_or_default(),
+        name,
         key_schema,
         attribute_definitions: definitions,
         billing_mode,
@@ -400,10 +400,8 @@ struct TableRefWire {
 /// Decodes DescribeTable or DeleteTable.
 pub(crate) fn decode_table_ref(body: &[u8]) -> Result<TableRef, ApiError> {
     let wire: TableRefWire = parse_body(body)?;
-    crate::validate::table_name("tableName", wire.table_name.as_deref())?;
-    Ok(TableRef {
-        name: wire.table_name.unwrap_or_default(),
-    })
+    let name = crate::validate::table_name("tableName", wire.table_name.as_deref())?;
+    Ok(TableRef { name })
 }
 
 /// The ResourceNotFoundException for a missing table.
@@ -465,7 +463,7 @@ pub(crate) fn decode_list(body: &[u8]) -> Result<ListTables, ApiError> {
         v.at_most("limit", limit, max);
     }
     if let Some(start) = &wire.exclusive_start_table_name {
-        v.table_name("exclusiveStartTableName", Some(start));
+        v.plain_table_name("exclusiveStartTableName", start);
     }
     v.finish()?;
     Ok(ListTables {

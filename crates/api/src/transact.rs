@@ -173,7 +173,7 @@ fn decode_action(
     a: ActionWire,
 ) -> Result<ItemWrite, ApiError> {
     let field = format!("transactItems.{}.member.{}", index + 1, kind.member());
-    v.table_name(&format!("{field}.tableName"), a.table_name.as_deref());
+    let table = v.table_name(&format!("{field}.tableName"), a.table_name.as_deref());
     let target = match kind {
         ActionKind::Put => required_item(v, &format!("{field}.item"), a.item.as_ref())?,
         _ => required_item(v, &format!("{field}.key"), a.key.as_ref())?,
@@ -207,7 +207,7 @@ fn decode_action(
     };
     binder.finish()?;
     Ok(ItemWrite {
-        table: a.table_name.unwrap_or_default(),
+        table,
         kind,
         condition,
         return_values: ReturnValues::None,
@@ -306,7 +306,7 @@ pub(crate) fn decode_get(body: &[u8]) -> Result<TransactGetRequest, ApiError> {
             v.null(&field);
             continue;
         };
-        v.table_name(&format!("{field}.tableName"), get.table_name.as_deref());
+        let table = v.table_name(&format!("{field}.tableName"), get.table_name.as_deref());
         let key = required_item(&mut v, &format!("{field}.key"), get.key.as_ref())?;
         let projection = crate::items::read_projection(
             get.projection_expression.as_deref(),
@@ -314,7 +314,7 @@ pub(crate) fn decode_get(body: &[u8]) -> Result<TransactGetRequest, ApiError> {
             None,
         )?;
         gets.push(ItemGet {
-            table: get.table_name.unwrap_or_default(),
+            table,
             key,
             projection,
         });

@@ -36,12 +36,29 @@ impl Violations {
         value.as_ref()
     }
 
-    /// Checks a table name: required, pattern `[a-zA-Z0-9_.-]+`, 3 to 255 characters.
-    pub(crate) fn table_name(&mut self, field: &str, name: Option<&str>) {
+    /// Checks a table name: required, pattern `[a-zA-Z0-9_.-]+`, 3 to 255 characters. A table
+    /// ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>`) is accepted in its place, as
+    /// DynamoDB accepts one wherever a TableName is asked for. Returns the table's name (the
+    /// ARN's last part), or an empty name when the member is missing or invalid.
+    pub(crate) fn table_name(&mut self, field: &str, name: Option<&str>) -> String {
         let Some(name) = name else {
             self.null(field);
-            return;
+            return String::new();
         };
+        if let Some(resolved) = table_name_of_arn(name) {
+            let before = self.0.len();
+            check_table_name(self, field, resolved);
+            if self.0.len() == before && name.len() <= TABLE_ARN_LEN_MAX {
+                return resolved.to_owned();
+            }
+            self.0.truncate(before);
+        }
+        check_table_name(self, field, name);
+        name.to_owned()
+    }
+
+    /// Checks a plain table name (no ARN): ListTables' ExclusiveStartTableName.
+    pub(crate) fn plain_table_name(&mut self, field: &str, name: &str) {
         check_table_name(self, field, name);
     }
 
@@ -135,6 +152,31 @@ impl Violations {
     }
 }
 
+/// The longest TableName member DynamoDB accepts (a table ARN).
+const TABLE_ARN_LEN_MAX: usize = 1024;
+
+/// The table name inside a table ARN (`arn:<partition>:dynamodb:<region>:<account>:table/<name>`),
+/// if `value` is one. The region and account are not checked: a single Meridian endpoint
+/// serves one region of one account.
+pub(crate) fn table_name_of_arn(value: &str) -> Option<&str> {
+    let mut parts = value.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("dynamodb"), Some(_region), Some(_account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    let name = rest.strip_prefix("table/")?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
 fn check_table_name(v: &mut Violations, field: &str, name: &str) {
     let pattern_ok = !name.is_empty()
         && name
@@ -156,18 +198,20 @@ fn check_table_name(v: &mut Violations, field: &str, name: &str) {
     );
 }
 
-/// Validates a required table name on its own, for requests whose only member it is.
-pub(crate) fn table_name(field: &str, name: Option<&str>) -> Result<(), ApiError> {
+/// Validates a required table name (or table ARN) on its own, for requests whose only member
+/// it is; returns the table's name.
+pub(crate) fn table_name(field: &str, name: Option<&str>) -> Result<String, ApiError> {
     let mut v = Violations::new();
-    v.table_name(field, name);
-    v.finish()
+    let name = v.table_name(field, name);
+    v.finish()?;
+    Ok(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn message(r: Result<(), ApiError>) -> String {
+    fn message<T: std::fmt::Debug>(r: Result<T, ApiError>) -> String {
         match r {
             Err(ApiError::Validation(m)) => m,
             other => panic!("expected a validation error, got {other:?}"),
@@ -192,6 +236,31 @@ mod tests {
         let long = "a".repeat(256);
         assert!(message(table_name("tableName", Some(&long)))
             .ends_with("Member must have length less than or equal to 255"));
+    }
+
+    #[test]
+    fn t10_table_arn_resolves_to_its_name() {
+        assert_eq!(
+            table_name(
+                "tableName",
+                Some("arn:aws:dynamodb:us-east-1:123456789012:table/Music")
+            )
+            .unwrap(),
+            "Music"
+        );
+        assert_eq!(table_name("tableName", Some("Music")).unwrap(), "Music");
+        for bad in [
+            "arn:aws:dynamodb:us-east-1:123456789012:table/a!",
+            "arn:aws:dynamodb:us-east-1:123456789012:table/Music/index/x",
+            "arn:aws:s3:us-east-1:123456789012:table/Music",
+            "arn:aws:dynamodb:us-east-1:123456789012:Music",
+        ] {
+            assert!(
+                message(table_name("tableName", Some(bad)))
+                    .contains("Member must satisfy regular expression pattern"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

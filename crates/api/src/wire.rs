@@ -76,12 +76,9 @@ pub(crate) fn return_values(v: &mut Violations, value: Option<&str>) -> ReturnVa
     .unwrap_or_default()
 }
 
-/// ReturnValues for PutItem and DeleteItem, which only allow NONE and ALL_OLD.
-pub(crate) fn return_values_old_only(
-    v: &mut Violations,
-    value: Option<&str>,
-) -> Result<ReturnValues, ApiError> {
-    let parsed = return_values(v, value);
+/// ReturnValues for PutItem and DeleteItem, which only allow NONE and ALL_OLD: checked once
+/// the request's constraint violations are reported, as DynamoDB orders them.
+pub(crate) fn return_values_old_only(parsed: ReturnValues) -> Result<ReturnValues, ApiError> {
     match parsed {
         ReturnValues::None | ReturnValues::AllOld => Ok(parsed),
         _ => Err(ApiError::validation(
@@ -174,10 +171,10 @@ mod tests {
     fn t10_return_values() {
         let mut v = Violations::new();
         assert_eq!(
-            return_values_old_only(&mut v, Some("ALL_OLD")).unwrap(),
+            return_values_old_only(return_values(&mut v, Some("ALL_OLD"))).unwrap(),
             ReturnValues::AllOld
         );
-        assert!(return_values_old_only(&mut v, Some("ALL_NEW")).is_err());
+        assert!(return_values_old_only(return_values(&mut v, Some("ALL_NEW"))).is_err());
         assert!(v.is_empty());
         let _ = return_values(&mut v, Some("SOME"));
         assert!(v.finish().is_err());

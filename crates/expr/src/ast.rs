@@ -199,6 +199,12 @@ impl UpdateExpr {
         out
     }
 
+    /// Whether every action only takes something away (REMOVE, DELETE): DynamoDB does not
+    /// create a missing item for such an update.
+    pub fn only_removes(&self) -> bool {
+        !self.is_empty() && self.set.is_empty() && self.add.is_empty()
+    }
+
     /// Whether the expression has no action at all (never true for a parsed expression).
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()

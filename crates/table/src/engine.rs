@@ -243,7 +243,12 @@ impl Engine {
                         "Item size to update has exceeded the maximum allowed size",
                     )));
                 }
-                (Some(item), false, targets)
+                // An update that only removes attributes does not create a missing item.
+                if old.is_none() && update.as_ref().is_some_and(|u| u.only_removes()) {
+                    (None, true, targets)
+                } else {
+                    (Some(item), false, targets)
+                }
             }
         };
         let new_size = new.as_ref().map(item_size).unwrap_or(0);

@@ -406,3 +406,54 @@ fn t30_delete_table_drops_items() {
     assert_eq!(get_item(&store, &get).unwrap().unwrap().item, None);
     assert_eq!(list_tables(&store).unwrap(), ["t"]);
 }
+
+#[test]
+fn t10_removing_from_a_missing_item_does_not_create_it() {
+    let store = store();
+    apply(&store, Command::CreateTable(meta("t", None)));
+    let b = bind(&[(":s", V::Ss(vec!["x".into()]))]);
+    let update = |text: &str, pk: &str| {
+        Command::Write(ItemWrite {
+            table: "t".into(),
+            kind: WriteKind::Update {
+                key: item(&[("pk", s(pk))]),
+                update: Some(expr::parse_update(text, &b).unwrap()),
+            },
+            condition: None,
+            return_values: ReturnValues::AllNew,
+            return_old_on_condition_failure: false,
+        })
+    };
+    let get = |pk: &str| {
+        get_item(
+            &store,
+            &ItemGet {
+                table: "t".into(),
+                key: item(&[("pk", s(pk))]),
+                projection: None,
+            },
+        )
+        .unwrap()
+        .unwrap()
+        .item
+    };
+    for text in ["REMOVE a", "DELETE a :s", "REMOVE a DELETE b :s"] {
+        let Outcome::Write(result) = apply(&store, update(text, "gone")) else {
+            panic!("{text}")
+        };
+        assert_eq!(result.attributes, None, "{text}");
+        assert_eq!(result.new_size, 0, "{text}");
+        assert_eq!(get("gone"), None, "{text}");
+    }
+    let meta = load_table(&store, "t").unwrap().unwrap();
+    assert_eq!(table_stats(&store, &meta).unwrap().item_count, 0);
+    // Anything that adds creates the item, even alongside a REMOVE.
+    apply(&store, update("REMOVE a ADD b :s", "made"));
+    assert_eq!(
+        get("made"),
+        Some(item(&[("pk", s("made")), ("b", V::Ss(vec!["x".into()]))]))
+    );
+    // An existing item keeps its key after a REMOVE.
+    apply(&store, update("REMOVE b", "made"));
+    assert_eq!(get("made"), Some(item(&[("pk", s("made"))])));
+}
