@@ -78,16 +78,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
             "Meridian does not support ReplicaUpdates yet",
         ));
     }
-    if wire
-        .stream_specification
-        .as_ref()
-        .and_then(|s| s.stream_enabled)
-        == Some(true)
-    {
-        return Err(ApiError::validation(
-            "Meridian does not support DynamoDB Streams yet",
-        ));
-    }
+    crate::tables::refuse_streams(wire.stream_specification.as_ref())?;
     let provisioned = match throughput {
         None => None,
         Some((Some(r), Some(w))) => Some((r, w)),

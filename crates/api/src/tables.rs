@@ -75,6 +75,16 @@ pub(crate) struct StreamSpecificationWire {
     pub(crate) stream_enabled: Option<bool>,
 }
 
+/// Streams are not built yet: enabling them is refused rather than silently ignored.
+pub(crate) fn refuse_streams(spec: Option<&StreamSpecificationWire>) -> Result<(), ApiError> {
+    if spec.and_then(|s| s.stream_enabled) == Some(true) {
+        return Err(ApiError::validation(
+            "Meridian does not support DynamoDB Streams yet",
+        ));
+    }
+    Ok(())
+}
+
 /// A validated CreateTable; ids and timestamps are chosen when it runs.
 #[derive(Debug)]
 pub struct CreateTable {
@@ -196,16 +206,7 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
             "Meridian does not support secondary indexes yet",
         ));
     }
-    if wire
-        .stream_specification
-        .as_ref()
-        .and_then(|s| s.stream_enabled)
-        == Some(true)
-    {
-        return Err(ApiError::validation(
-            "Meridian does not support DynamoDB Streams yet",
-        ));
-    }
+    refuse_streams(wire.stream_specification.as_ref())?;
     let key_schema = key_schema(&keys, &definitions)?;
     let billing_mode = billing_mode.unwrap_or(BillingMode::Provisioned);
     let provisioned = billing_throughput(billing_mode, throughput)?;
