@@ -175,3 +175,58 @@ async fn t20_http_round_trips_and_shutdown() {
         .unwrap_or(0);
     assert_eq!(n, 0, "idle connection should be closed");
 }
+
+#[tokio::test]
+async fn t30_cors_preflight_and_cross_origin_answers() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, Arc::new(region()), async {
+        let _ = stop_rx.await;
+    }));
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut buf = Vec::new();
+
+    tracing::info!("--- a browser's preflight");
+    stream
+        .write_all(
+            b"OPTIONS / HTTP/1.1\r\nHost: localhost\r\nOrigin: http://localhost:3000\r\n\
+              Access-Control-Request-Method: POST\r\n\
+              Access-Control-Request-Headers: content-type,x-amz-target\r\n\
+              Content-Length: 0\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let reply = read_reply(&mut stream, &mut buf).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        reply.header("access-control-allow-headers"),
+        Some("content-type,x-amz-target")
+    );
+    assert!(reply
+        .header("access-control-allow-methods")
+        .is_some_and(|m| m.contains("POST")));
+
+    tracing::info!("--- the request itself, and one without an Origin");
+    let mut request = post("DynamoDB_20120810.ListTables", "{}");
+    let at = request.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    request.splice(at..at, b"Origin: http://localhost:3000\r\n".iter().copied());
+    stream.write_all(&request).await.unwrap();
+    let reply = read_reply(&mut stream, &mut buf).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert!(reply
+        .header("access-control-expose-headers")
+        .is_some_and(|h| h.contains("x-amzn-RequestId")));
+    stream
+        .write_all(&post("DynamoDB_20120810.ListTables", "{}"))
+        .await
+        .unwrap();
+    let reply = read_reply(&mut stream, &mut buf).await;
+    assert_eq!(reply.header("access-control-allow-origin"), None);
+
+    let _ = stop_tx.send(());
+    drop(stream);
+    server.await.unwrap().unwrap();
+}

@@ -10,6 +10,7 @@
 mod account;
 mod batch;
 mod capacity;
+mod cors;
 mod describe;
 mod error;
 mod exprs;

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::{
+    HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN,
+};
 use http::{Method, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
@@ -21,6 +23,7 @@ use tracing::Instrument as _;
 
 use model::limits::REQUEST_BODY_BYTES_MAX;
 
+use crate::cors;
 use crate::error::ApiError;
 use crate::operation::Operation;
 use crate::request::{decode, execute, RequestContext};
@@ -121,8 +124,21 @@ async fn serve_connection(
     // `stop` drops here, which is how `serve` counts open connections.
 }
 
-/// Answers one HTTP request.
+/// Answers one HTTP request, with CORS headers when a browser asks.
 async fn handle(request: http::Request<Incoming>, region: &dyn Region) -> Response<Full<Bytes>> {
+    if request.method() == Method::OPTIONS {
+        return cors::preflight(request.headers());
+    }
+    let cross_origin = request.headers().contains_key(ORIGIN);
+    let mut response = answer(request, region).await;
+    if cross_origin {
+        cors::allow(response.headers_mut());
+    }
+    response
+}
+
+/// Answers one DynamoDB (or health) request.
+async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Response<Full<Bytes>> {
     let mut id_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
     let (parts, body) = request.into_parts();
