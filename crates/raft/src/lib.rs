@@ -12,10 +12,14 @@ mod flusher;
 mod group;
 mod log_store;
 mod network;
+mod peer_server;
 mod proposer;
 mod state_machine;
 mod types;
+mod wire;
 
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod suite_tests;
 
