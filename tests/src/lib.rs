@@ -322,6 +322,184 @@ pub fn client_for(url: &str) -> Client {
 }
 
 // ---------------------------------------------------------------------------------------
+// A multi-node region: several `meridian serve --config` processes on loopback.
+
+/// The cluster secret the region harness writes into every node's config.
+pub const REGION_SECRET: &str = "meridian-tests-cluster-secret";
+
+/// A free loopback port (bound, read, released; a small race with other processes, as with
+/// any such helper).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// One member of a [`Cluster`]: its config file, addresses and (while running) process.
+#[derive(Debug)]
+pub struct RegionNode {
+    pub id: u64,
+    pub api_port: u16,
+    pub peer_port: u16,
+    pub config: PathBuf,
+    pub server: Option<Server>,
+}
+
+impl RegionNode {
+    /// `http://127.0.0.1:<api port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api_port)
+    }
+
+    /// An SDK client for this node's API (retries off).
+    pub fn client(&self) -> Client {
+        client_for(&self.url())
+    }
+}
+
+/// A region of `n` nodes on loopback, each with its own data directory and config file in a
+/// temporary directory. Every process is killed when the region is dropped.
+#[derive(Debug)]
+pub struct Cluster {
+    pub nodes: Vec<RegionNode>,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Writes the configs and starts every node (each waits only for its own ready line: a
+    /// node is ready before the group has a leader).
+    pub async fn start(n: u64) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports: Vec<(u64, u16, u16)> =
+            (1..=n).map(|id| (id, free_port(), free_port())).collect();
+        let members: Vec<String> = ports
+            .iter()
+            .map(|(id, api, peer)| {
+                format!(
+                    "  {{ id = {id}, api_addr = \"127.0.0.1:{api}\", peer_addr = \"127.0.0.1:{peer}\" }},"
+                )
+            })
+            .collect();
+        let mut nodes = Vec::new();
+        for (id, api, peer) in &ports {
+            let data = dir.path().join(format!("n{id}"));
+            let text = format!(
+                "[node]\nregion = \"{REGION}\"\nid = {id}\napi_addr = \"127.0.0.1:{api}\"\n\
+                 peer_addr = \"127.0.0.1:{peer}\"\n\n[storage]\ndata_dir = \"{}\"\n\n\
+                 [cluster]\nname = \"test-region\"\nsecret = \"{REGION_SECRET}\"\nmembers = [\n{}\n]\n",
+                data.display(),
+                members.join("\n")
+            );
+            let config = dir.path().join(format!("n{id}.toml"));
+            std::fs::write(&config, text).expect("write config");
+            nodes.push(RegionNode {
+                id: *id,
+                api_port: *api,
+                peer_port: *peer,
+                config,
+                server: None,
+            });
+        }
+        let mut region = Cluster { nodes, dir };
+        for i in 0..region.nodes.len() {
+            region.restart(i).await;
+        }
+        region
+    }
+
+    /// (Re)starts node index `i` (0-based) from its config and data directory.
+    pub async fn restart(&mut self, i: usize) {
+        let args = vec![
+            "serve".to_owned(),
+            "--config".to_owned(),
+            self.nodes[i].config.display().to_string(),
+        ];
+        let server = tokio::task::spawn_blocking(move || Server::spawn(&args))
+            .await
+            .expect("spawn task")
+            .expect("starting a region node");
+        assert_eq!(server.port(), self.nodes[i].api_port);
+        self.nodes[i].server = Some(server);
+    }
+
+    /// SIGKILLs node index `i`.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut server) = self.nodes[i].server.take() {
+            server.kill();
+        }
+    }
+
+    /// The temporary directory holding configs and data.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The `key=value` status page of node index `i`, from its peer listener.
+    pub async fn status(&self, i: usize) -> anyhow::Result<HashMap<String, String>> {
+        let text = peer_get(
+            self.nodes[i].peer_port,
+            "/admin/status",
+            Some(REGION_SECRET),
+        )
+        .await?;
+        anyhow::ensure!(text.0 == 200, "status {}: {}", text.0, text.1);
+        Ok(text
+            .1
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
+    }
+
+    /// Waits until a running node reports itself leader; returns its index.
+    pub async fn wait_leader(&self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for (i, node) in self.nodes.iter().enumerate() {
+                if node.server.is_none() {
+                    continue;
+                }
+                if let Ok(status) = self.status(i).await {
+                    if status.get("role").map(String::as_str) == Some("Leader") {
+                        return i;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "no leader within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A plain HTTP/1.1 GET to a loopback peer listener; returns (status, body).
+pub async fn peer_get(
+    port: u16,
+    path: &str,
+    secret: Option<&str>,
+) -> anyhow::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let header = secret
+        .map(|s| format!("x-meridian-cluster-secret: {s}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n{header}connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response)).await??;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+// ---------------------------------------------------------------------------------------
 // Attribute value and item shorthands.
 
 /// A string attribute.

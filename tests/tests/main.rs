@@ -16,5 +16,6 @@ mod items;
 mod legacy;
 mod protocol;
 mod query_scan;
+mod region;
 mod tables;
 mod transactions;

@@ -75,11 +75,13 @@ impl Default for RaftSettings {
 impl RaftSettings {
     /// Timings for a multi-node group on a shared, possibly loaded machine: a heartbeat (which
     /// is also openraft's AppendEntries timeout) long enough for a debug build under load, and
-    /// an election timeout that still lets a new leader take over well within 3 s.
+    /// an election timeout that still lets a new leader take over well within 3 s. (A
+    /// follower campaigns only after the leader lease, which openraft 0.9 sets to the maximum
+    /// election timeout, plus a random election timeout: 1.2 to 1.6 s of silence here.)
     pub fn multi_node_timings(self) -> RaftSettings {
         RaftSettings {
-            election_timeout_min_ms: 600,
-            election_timeout_max_ms: 1_200,
+            election_timeout_min_ms: 400,
+            election_timeout_max_ms: 800,
             heartbeat_interval_ms: 100,
             ..self
         }
