@@ -187,7 +187,7 @@ pub struct RegionGroup {
     node_id: u64,
     raft: Raft<TypeConfig>,
     proposals: tokio::sync::mpsc::Sender<Proposal>,
-    peers: PeerClient,
+    pub(crate) peers: PeerClient,
     flusher: Option<Flusher>,
     pub(crate) settings: Arc<RaftSettings>,
     startup: Duration,
@@ -317,7 +317,7 @@ impl RegionGroup {
     }
 
     /// The peer listener address of member `id`, from the current membership.
-    fn peer_addr_of(&self, id: u64) -> Option<String> {
+    pub(crate) fn peer_addr_of(&self, id: u64) -> Option<String> {
         self.raft
             .metrics()
             .borrow()

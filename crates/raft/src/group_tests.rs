@@ -34,6 +34,49 @@ struct Member {
 }
 
 async fn start_region(n: u64) -> BTreeMap<u64, Member> {
+    start_region_with(n, |s| s).await
+}
+
+async fn start_member(
+    id: u64,
+    peers: BTreeMap<u64, PeerNode>,
+    node: PeerNode,
+    listener: tokio::net::TcpListener,
+    tune: fn(RaftSettings) -> RaftSettings,
+) -> Member {
+    let store = Store::open(None, 8 << 20).unwrap();
+    let settings = tune(
+        RaftSettings {
+            cluster_secret: SECRET.into(),
+            node,
+            peers,
+            ..RaftSettings::default()
+        }
+        .multi_node_timings(),
+    );
+    let group = RegionGroup::start(id, store.clone(), Arc::new(EchoLogic), settings)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = group.clone();
+    tokio::spawn(async move {
+        serving
+            .serve_peers(listener, async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Member {
+        group,
+        store,
+        stop: Some(tx),
+    }
+}
+
+async fn start_region_with(
+    n: u64,
+    tune: fn(RaftSettings) -> RaftSettings,
+) -> BTreeMap<u64, Member> {
     if let Ok(filter) = std::env::var("MERIDIAN_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -56,36 +99,9 @@ async fn start_region(n: u64) -> BTreeMap<u64, Member> {
     }
     let mut members = BTreeMap::new();
     for (id, listener) in listeners {
-        let store = Store::open(None, 8 << 20).unwrap();
         let mut peers = nodes.clone();
         let node = peers.remove(&id).unwrap();
-        let settings = RaftSettings {
-            cluster_secret: SECRET.into(),
-            node,
-            peers,
-            ..RaftSettings::default()
-        }
-        .multi_node_timings();
-        let group = RegionGroup::start(id, store.clone(), Arc::new(EchoLogic), settings)
-            .await
-            .unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = group.clone();
-        tokio::spawn(async move {
-            serving
-                .serve_peers(listener, async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        members.insert(
-            id,
-            Member {
-                group,
-                store,
-                stop: Some(tx),
-            },
-        );
+        members.insert(id, start_member(id, peers, node, listener, tune).await);
     }
     members
 }
@@ -202,6 +218,96 @@ async fn t30_writes_resume_after_the_leader_stops() {
             Some(b"after".to_vec())
         );
     }
+    for m in members.values() {
+        m.group.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t30_a_new_member_catches_up_by_snapshot_then_a_member_is_removed() {
+    // Snapshot often and keep little log, so the new member cannot catch up from the log.
+    fn tune(s: RaftSettings) -> RaftSettings {
+        RaftSettings {
+            snapshot_logs_since_last: 20,
+            max_in_snapshot_log_to_keep: 2,
+            ..s
+        }
+    }
+    let mut members = start_region_with(3, tune).await;
+    wait_leader(&members, None).await;
+    for i in 0..120u32 {
+        members[&(u64::from(i) % 3 + 1)]
+            .group
+            .write(format!("key-{i}").into_bytes())
+            .await
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while members
+        .values()
+        .any(|m| m.group.metrics().purged_index.is_none())
+    {
+        assert!(Instant::now() < deadline, "the log was never purged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Member 4 starts knowing the others; it is not the lowest id, so it waits to be added.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let node4 = PeerNode {
+        api_addr: String::new(),
+        peer_addr: listener.local_addr().unwrap().to_string(),
+    };
+    let peers: BTreeMap<u64, PeerNode> = members
+        .iter()
+        .map(|(id, m)| (*id, m.group.settings.node.clone()))
+        .collect();
+    let four = start_member(4, peers, node4.clone(), listener, tune).await;
+    members.insert(4, four);
+    // Asked through a follower (forwarded to the leader), over the client function.
+    let leader = wait_leader(&members, None).await;
+    let follower = *members
+        .keys()
+        .find(|id| **id != leader && **id != 4)
+        .unwrap();
+    let addr = members[&follower].group.settings.node.peer_addr.clone();
+    let voters = crate::request_membership_change(
+        &addr,
+        SECRET,
+        &crate::MembershipChange::Add { id: 4, node: node4 },
+    )
+    .await
+    .unwrap();
+    assert_eq!(voters, vec![1, 2, 3, 4]);
+    members[&4].group.ensure_linearizable().await.unwrap();
+    for i in 0..120u32 {
+        let key = format!("key-{i}").into_bytes();
+        assert_eq!(
+            members[&4].store.get(Space::Items, &key).unwrap(),
+            Some(key)
+        );
+    }
+    assert!(members[&4].group.metrics().snapshot_index.is_some());
+    let status = crate::fetch_status(&addr, SECRET).await.unwrap();
+    assert!(status.contains("voters=1,2,3,4"), "{status}");
+
+    // Remove a follower that is not 4; the group keeps serving with three voters.
+    let removed = *members
+        .keys()
+        .find(|id| **id != leader && **id != 4)
+        .unwrap();
+    let voters = members[&4]
+        .group
+        .change_membership(crate::MembershipChange::Remove { id: removed })
+        .await
+        .unwrap();
+    assert!(
+        !voters.contains(&removed) && voters.len() == 3,
+        "{voters:?}"
+    );
+    members[&4]
+        .group
+        .write(b"after-remove".to_vec())
+        .await
+        .unwrap();
     for m in members.values() {
         m.group.shutdown().await;
     }

@@ -7,6 +7,7 @@
 //! It must not depend on table semantics (the [`StateMachineLogic`] supplies them), on
 //! hyper-level API types, or on sled; no openraft type appears in its public API.
 
+mod admin;
 mod error;
 mod flusher;
 mod group;
@@ -23,7 +24,8 @@ mod group_tests;
 #[cfg(test)]
 mod suite_tests;
 
+pub use admin::{fetch_status, request_membership_change, MembershipChange, MEMBERSHIP_TIMEOUT_MS};
 pub use error::RaftError;
-pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role};
+pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role, LEADER_WAIT_MS};
 pub use state_machine::StateMachineLogic;
 pub use types::PeerNode;

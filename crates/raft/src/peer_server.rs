@@ -16,6 +16,7 @@ use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::admin::MembershipChange;
 use crate::group::RegionGroup;
 use crate::types::TypeConfig;
 use crate::wire::{self, paths, secret_matches, MAX_BODY_BYTES, SECRET_HEADER};
@@ -130,6 +131,14 @@ async fn handle(
         },
         paths::READ_INDEX => match decode_body::<()>(&body) {
             Ok(()) => binary(&group.read_index_local().await),
+            Err(response) => response,
+        },
+        paths::STATUS => match decode_body::<()>(&body) {
+            Ok(()) => binary(&group.metrics().to_string()),
+            Err(response) => response,
+        },
+        paths::MEMBERSHIP => match decode_body::<MembershipChange>(&body) {
+            Ok(change) => binary(&group.change_membership(change).await),
             Err(response) => response,
         },
         _ => plain(http::StatusCode::NOT_FOUND, "no such peer endpoint"),

@@ -33,8 +33,10 @@ pub(crate) mod paths {
     pub(crate) const WRITE: &str = "/region/write";
     /// A follower asks the leader for a read index (linearizable read barrier).
     pub(crate) const READ_INDEX: &str = "/region/read-index";
-    /// Plain-text status of this node.
+    /// Status of this node: `key=value` lines (GET: plain text; POST: bincode `String`).
     pub(crate) const STATUS: &str = "/admin/status";
+    /// A membership change (`admin::MembershipChange`), applied by the leader.
+    pub(crate) const MEMBERSHIP: &str = "/admin/membership";
 }
 
 /// Why a peer body could not be decoded.
