@@ -406,6 +406,63 @@ impl Cluster {
         region
     }
 
+    /// Writes a config for one more node (its member list: everyone so far plus itself, so it
+    /// never initializes a group of its own) and starts it; it waits to be added with
+    /// `meridian member add`. Returns its index.
+    pub async fn start_extra_node(&mut self) -> usize {
+        let id = self.nodes.iter().map(|n| n.id).max().unwrap_or(0) + 1;
+        let (api, peer) = (free_port(), free_port());
+        let mut members: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "  {{ id = {}, api_addr = \"127.0.0.1:{}\", peer_addr = \"127.0.0.1:{}\" }},",
+                    n.id, n.api_port, n.peer_port
+                )
+            })
+            .collect();
+        members.push(format!(
+            "  {{ id = {id}, api_addr = \"127.0.0.1:{api}\", peer_addr = \"127.0.0.1:{peer}\" }},"
+        ));
+        let data = self.dir.path().join(format!("n{id}"));
+        let text = format!(
+            "[node]\nregion = \"{REGION}\"\nid = {id}\napi_addr = \"127.0.0.1:{api}\"\n\
+             peer_addr = \"127.0.0.1:{peer}\"\n\n[storage]\ndata_dir = \"{}\"\n\n\
+             [cluster]\nname = \"test-region\"\nsecret = \"{REGION_SECRET}\"\nmembers = [\n{}\n]\n",
+            data.display(),
+            members.join("\n")
+        );
+        let config = self.dir.path().join(format!("n{id}.toml"));
+        std::fs::write(&config, text).expect("write config");
+        self.nodes.push(RegionNode {
+            id,
+            api_port: api,
+            peer_port: peer,
+            config,
+            server: None,
+        });
+        let i = self.nodes.len() - 1;
+        self.restart(i).await;
+        i
+    }
+
+    /// Runs `meridian <args>` to completion; returns (success, stdout + stderr).
+    pub async fn run_cli(args: &[String]) -> (bool, String) {
+        let bin = binary_path().expect("meridian binary");
+        let out = tokio::process::Command::new(bin)
+            .args(args)
+            .output()
+            .await
+            .expect("running meridian");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
     /// (Re)starts node index `i` (0-based) from its config and data directory.
     pub async fn restart(&mut self, i: usize) {
         let args = vec![

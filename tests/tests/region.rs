@@ -225,6 +225,75 @@ async fn leader_sigkill_loses_no_acknowledged_write() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_added_to_a_loaded_region_converges() {
+    let mut region = Cluster::start(3).await;
+    region.wait_leader(FIRST_LEADER_TIMEOUT).await;
+    let c: Vec<Client> = region.nodes.iter().map(RegionNode::client).collect();
+    create_simple_table(&c[0], "failover").await;
+    let mut expected = HashMap::new();
+    for i in 0..300 {
+        let pk = format!("k{i}");
+        c[i % 3]
+            .put_item()
+            .table_name("failover")
+            .item("pk", s(&pk))
+            .item("v", s(&pk))
+            .send()
+            .await
+            .unwrap();
+        expected.insert(pk.clone(), pk);
+    }
+    let four = region.start_extra_node().await;
+    let n1 = region.nodes[0].config.display().to_string();
+    let (ok, out) = Cluster::run_cli(&[
+        "member".into(),
+        "add".into(),
+        "--config".into(),
+        n1.clone(),
+        "--id".into(),
+        region.nodes[four].id.to_string(),
+        "--api-addr".into(),
+        format!("127.0.0.1:{}", region.nodes[four].api_port),
+        "--peer-addr".into(),
+        format!("127.0.0.1:{}", region.nodes[four].peer_port),
+    ])
+    .await;
+    assert!(ok, "meridian member add failed: {out}");
+    assert!(out.contains("voters now 1,2,3,4"), "{out}");
+    // Identical contents on every node, the new one included (consistent full scans).
+    for node in &region.nodes {
+        let missing = missing(&node.client(), &expected).await;
+        assert!(missing.is_empty(), "node {} misses {missing:?}", node.id);
+    }
+    // The new node serves writes too.
+    region.nodes[four]
+        .client()
+        .put_item()
+        .table_name("failover")
+        .item("pk", s("from-4"))
+        .send()
+        .await
+        .unwrap();
+    // `meridian status` shows every member of n1's config with its role.
+    let (ok, out) = Cluster::run_cli(&["status".into(), "--config".into(), n1.clone()]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("Leader") && out.contains("Follower"), "{out}");
+    assert!(out.contains("1,2,3,4"), "{out}");
+    // Remove node 4 again.
+    let (ok, out) = Cluster::run_cli(&[
+        "member".into(),
+        "remove".into(),
+        "--config".into(),
+        n1,
+        "--id".into(),
+        region.nodes[four].id.to_string(),
+    ])
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("voters now 1,2,3"), "{out}");
+}
+
 /// Keys of `expected` that a consistent scan through `c` does not return with their value.
 /// (Retries a scan that fails: a restarted node may not know the leader yet.)
 async fn missing(c: &Client, expected: &HashMap<String, String>) -> Vec<String> {
