@@ -362,12 +362,19 @@ impl RegionNode {
 pub struct Cluster {
     pub nodes: Vec<RegionNode>,
     dir: tempfile::TempDir,
+    /// Appended to every node's config (e.g. a `[raft]` section).
+    extra_toml: String,
 }
 
 impl Cluster {
     /// Writes the configs and starts every node (each waits only for its own ready line: a
     /// node is ready before the group has a leader).
     pub async fn start(n: u64) -> Cluster {
+        Cluster::start_with(n, "").await
+    }
+
+    /// [`Cluster::start`] with `extra_toml` appended to every node's config.
+    pub async fn start_with(n: u64, extra_toml: &str) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports: Vec<(u64, u16, u16)> =
             (1..=n).map(|id| (id, free_port(), free_port())).collect();
@@ -388,7 +395,7 @@ impl Cluster {
                  [cluster]\nname = \"test-region\"\nsecret = \"{REGION_SECRET}\"\nmembers = [\n{}\n]\n",
                 data.display(),
                 members.join("\n")
-            );
+            ) + extra_toml;
             let config = dir.path().join(format!("n{id}.toml"));
             std::fs::write(&config, text).expect("write config");
             nodes.push(RegionNode {
@@ -399,7 +406,11 @@ impl Cluster {
                 server: None,
             });
         }
-        let mut region = Cluster { nodes, dir };
+        let mut region = Cluster {
+            nodes,
+            dir,
+            extra_toml: extra_toml.to_owned(),
+        };
         for i in 0..region.nodes.len() {
             region.restart(i).await;
         }
@@ -432,7 +443,7 @@ impl Cluster {
              [cluster]\nname = \"test-region\"\nsecret = \"{REGION_SECRET}\"\nmembers = [\n{}\n]\n",
             data.display(),
             members.join("\n")
-        );
+        ) + &self.extra_toml;
         let config = self.dir.path().join(format!("n{id}.toml"));
         std::fs::write(&config, text).expect("write config");
         self.nodes.push(RegionNode {
@@ -476,6 +487,20 @@ impl Cluster {
             .expect("starting a region node");
         assert_eq!(server.port(), self.nodes[i].api_port);
         self.nodes[i].server = Some(server);
+    }
+
+    /// Sends `signal` (e.g. "STOP", "CONT") to node index `i`.
+    pub fn signal(&self, i: usize, signal: &str) {
+        let pid = self.nodes[i]
+            .server
+            .as_ref()
+            .and_then(Server::pid)
+            .expect("node is running");
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {pid} failed");
     }
 
     /// SIGKILLs node index `i`.

@@ -227,7 +227,13 @@ async fn leader_sigkill_loses_no_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_added_to_a_loaded_region_converges() {
-    let mut region = Cluster::start(3).await;
+    // Snapshot every 50 entries and keep 5 behind it: the log is compacted while loading, so
+    // the new node can only catch up by snapshot plus log.
+    let mut region = Cluster::start_with(
+        3,
+        "\n[raft]\nsnapshot_logs_since_last = 50\nmax_in_snapshot_log_to_keep = 5\n",
+    )
+    .await;
     region.wait_leader(FIRST_LEADER_TIMEOUT).await;
     let c: Vec<Client> = region.nodes.iter().map(RegionNode::client).collect();
     create_simple_table(&c[0], "failover").await;
@@ -243,6 +249,20 @@ async fn a_node_added_to_a_loaded_region_converges() {
             .await
             .unwrap();
         expected.insert(pk.clone(), pk);
+    }
+    for i in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = region.status(i).await.unwrap();
+            if status.get("purged_index").map(String::as_str) != Some("none") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {i} never compacted its log"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     let four = region.start_extra_node().await;
     let n1 = region.nodes[0].config.display().to_string();
@@ -266,6 +286,11 @@ async fn a_node_added_to_a_loaded_region_converges() {
         let missing = missing(&node.client(), &expected).await;
         assert!(missing.is_empty(), "node {} misses {missing:?}", node.id);
     }
+    let status = region.status(four).await.unwrap();
+    assert_ne!(
+        status.get("snapshot_index").map(String::as_str),
+        Some("none")
+    );
     // The new node serves writes too.
     region.nodes[four]
         .client()
@@ -292,6 +317,65 @@ async fn a_node_added_to_a_loaded_region_converges() {
     .await;
     assert!(ok, "{out}");
     assert!(out.contains("voters now 1,2,3"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_follower_catches_up_and_a_restarted_region_keeps_everything() {
+    let mut region = Cluster::start(3).await;
+    let leader = region.wait_leader(FIRST_LEADER_TIMEOUT).await;
+    let follower = (leader + 1) % 3;
+    let c: Vec<Client> = region.nodes.iter().map(RegionNode::client).collect();
+    create_simple_table(&c[leader], "failover").await;
+    let mut expected = HashMap::new();
+    let put = |client: &Client, pk: String| {
+        let client = client.clone();
+        async move {
+            client
+                .put_item()
+                .table_name("failover")
+                .item("pk", s(&pk))
+                .item("v", s(&pk))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    for i in 0..100 {
+        let pk = format!("before-{i}");
+        put(&c[i % 3], pk.clone()).await;
+        expected.insert(pk.clone(), pk);
+    }
+    // SIGSTOP a follower: the other two are a majority and keep serving.
+    region.signal(follower, "STOP");
+    for i in 0..200 {
+        let pk = format!("paused-{i}");
+        let node = [leader, 3 - leader - follower][i % 2];
+        put(&c[node], pk.clone()).await;
+        expected.insert(pk.clone(), pk);
+    }
+    region.signal(follower, "CONT");
+    let missing_now = missing(&c[follower], &expected).await;
+    assert!(
+        missing_now.is_empty(),
+        "paused follower misses {missing_now:?}"
+    );
+
+    // SIGKILL the whole region, restart it: nothing acknowledged is lost.
+    for i in 0..3 {
+        region.kill(i);
+    }
+    for i in 0..3 {
+        region.restart(i).await;
+    }
+    region.wait_leader(FIRST_LEADER_TIMEOUT).await;
+    for (i, client) in c.iter().enumerate() {
+        let missing_now = missing(client, &expected).await;
+        assert!(
+            missing_now.is_empty(),
+            "node {} lost {missing_now:?}",
+            i + 1
+        );
+    }
 }
 
 /// Keys of `expected` that a consistent scan through `c` does not return with their value.

@@ -27,6 +27,19 @@ pub struct FileConfig {
     pub storage: StorageSection,
     /// Present for a multi-node region: the Raft group's members and shared secret.
     pub cluster: Option<ClusterSection>,
+    /// Raft tuning; every field is optional.
+    #[serde(default)]
+    pub raft: RaftSection,
+}
+
+/// `[raft]`: tuning of the region's Raft group.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RaftSection {
+    /// Build a snapshot (and compact the log) after this many applied entries. Default 5000.
+    pub snapshot_logs_since_last: Option<u64>,
+    /// Entries kept in the log behind a snapshot, for followers slightly behind. Default 1000.
+    pub max_in_snapshot_log_to_keep: Option<u64>,
 }
 
 /// `[cluster]`: the region's Raft group.
@@ -101,6 +114,8 @@ pub enum ConfigError {
     Cache,
     #[error("invalid [cluster]: {0}")]
     Cluster(String),
+    #[error("invalid [raft]: {0}")]
+    Raft(String),
 }
 
 /// A multi-node region's group, resolved and validated.
@@ -128,6 +143,8 @@ pub struct NodeConfig {
     pub cache_bytes: u64,
     /// `None`: a single-node region with no peer listener.
     pub cluster: Option<ClusterConfig>,
+    /// Raft tuning from `[raft]`.
+    pub raft: RaftSection,
 }
 
 impl FileConfig {
@@ -195,6 +212,7 @@ impl NodeConfig {
                 )?),
                 None => None,
             },
+            raft: file.raft,
         };
         config.validate()?;
         Ok(config)
@@ -216,6 +234,11 @@ impl NodeConfig {
         }
         if self.cache_bytes == 0 || self.cache_bytes > 65536 * 1024 * 1024 {
             return Err(ConfigError::Cache);
+        }
+        if self.raft.snapshot_logs_since_last == Some(0) {
+            return Err(ConfigError::Raft(
+                "snapshot_logs_since_last must be at least 1".into(),
+            ));
         }
         if let Some(cluster) = &self.cluster {
             cluster.validate(self.node_id)?;

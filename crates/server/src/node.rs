@@ -97,6 +97,12 @@ impl Node {
             },
             ..raft::RaftSettings::default()
         };
+        if let Some(n) = config.raft.snapshot_logs_since_last {
+            settings.snapshot_logs_since_last = n;
+        }
+        if let Some(n) = config.raft.max_in_snapshot_log_to_keep {
+            settings.max_in_snapshot_log_to_keep = n;
+        }
         // Bound before the group starts, so a taken port fails the start at once.
         let mut peer_listener = None;
         if let Some(cluster) = &config.cluster {
