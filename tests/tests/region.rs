@@ -110,6 +110,15 @@ async fn every_node_serves_every_request() {
     );
     let status = region.status(0).await.unwrap();
     assert_eq!(status.get("voters").map(String::as_str), Some("1,2,3"));
+    let (code, metrics) = peer_get(port, "/metrics", Some(REGION_SECRET))
+        .await
+        .unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("meridian_raft_applied_index{node=\"1\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("meridian_raft_is_leader"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -181,6 +181,85 @@ impl fmt::Display for GroupMetrics {
     }
 }
 
+impl GroupMetrics {
+    /// The metrics in Prometheus' text exposition format (served on the peer listener's
+    /// `/metrics`).
+    pub fn prometheus(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let node = self.node_id;
+        let mut gauge = |name: &str, help: &str, kind: &str, value: Option<u64>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            if let Some(v) = value {
+                let _ = writeln!(out, "{name}{{node=\"{node}\"}} {v}");
+            }
+        };
+        gauge(
+            "meridian_raft_is_leader",
+            "1 if this node is the leader.",
+            "gauge",
+            Some(u64::from(self.role == Role::Leader)),
+        );
+        gauge(
+            "meridian_raft_term",
+            "The current Raft term.",
+            "gauge",
+            Some(self.term),
+        );
+        gauge(
+            "meridian_raft_last_log_index",
+            "Index of the last entry in this node's log.",
+            "gauge",
+            self.last_log_index,
+        );
+        gauge(
+            "meridian_raft_applied_index",
+            "Index of the last entry applied to the state machine.",
+            "gauge",
+            self.last_applied_index,
+        );
+        gauge(
+            "meridian_raft_snapshot_index",
+            "Index covered by the latest snapshot.",
+            "gauge",
+            self.snapshot_index,
+        );
+        gauge(
+            "meridian_raft_purged_index",
+            "Index up to which the log has been purged.",
+            "gauge",
+            self.purged_index,
+        );
+        gauge(
+            "meridian_raft_voters",
+            "Voters in the current membership.",
+            "gauge",
+            Some(self.voters.len() as u64),
+        );
+        gauge(
+            "meridian_raft_log_flushes_total",
+            "Durable log flushes (group commits).",
+            "counter",
+            Some(self.log_flushes),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP meridian_raft_replication_lag Entries the leader has that a member has not \
+             confirmed (leader only).\n# TYPE meridian_raft_replication_lag gauge"
+        );
+        let last = self.last_log_index.unwrap_or(0);
+        for (target, matched) in &self.replication {
+            let lag = last.saturating_sub(matched.unwrap_or(0));
+            let _ = writeln!(
+                out,
+                "meridian_raft_replication_lag{{node=\"{node}\",target=\"{target}\"}} {lag}"
+            );
+        }
+        out
+    }
+}
+
 /// One region's Raft group, running on this node.
 #[derive(Clone)]
 pub struct RegionGroup {

@@ -89,20 +89,35 @@ async fn handle(
     request: http::Request<Incoming>,
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    match parts.headers.get(SECRET_HEADER) {
+    // The secret header, or (for Prometheus scrapers) `Authorization: Bearer <secret>`.
+    let given = parts
+        .headers
+        .get(SECRET_HEADER)
+        .map(|v| v.as_bytes())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        });
+    match given {
         None => {
             return plain(
                 http::StatusCode::UNAUTHORIZED,
                 "the cluster secret header is missing",
             )
         }
-        Some(given) if !secret_matches(group.cluster_secret().as_bytes(), given.as_bytes()) => {
+        Some(given) if !secret_matches(group.cluster_secret().as_bytes(), given) => {
             return plain(http::StatusCode::FORBIDDEN, "wrong cluster secret")
         }
         Some(_) => {}
     }
-    if parts.method == http::Method::GET && parts.uri.path() == paths::STATUS {
-        return plain(http::StatusCode::OK, group.metrics().to_string());
+    if parts.method == http::Method::GET {
+        return match parts.uri.path() {
+            paths::STATUS => plain(http::StatusCode::OK, group.metrics().to_string()),
+            paths::METRICS => plain(http::StatusCode::OK, group.metrics().prometheus()),
+            _ => plain(http::StatusCode::NOT_FOUND, "no such peer endpoint"),
+        };
     }
     if parts.method != http::Method::POST {
         return plain(http::StatusCode::METHOD_NOT_ALLOWED, "use POST");

@@ -35,6 +35,8 @@ pub(crate) mod paths {
     pub(crate) const READ_INDEX: &str = "/region/read-index";
     /// Status of this node: `key=value` lines (GET: plain text; POST: bincode `String`).
     pub(crate) const STATUS: &str = "/admin/status";
+    /// Prometheus metrics (GET).
+    pub(crate) const METRICS: &str = "/metrics";
     /// A membership change (`admin::MembershipChange`), applied by the leader.
     pub(crate) const MEMBERSHIP: &str = "/admin/membership";
 }
