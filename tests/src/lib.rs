@@ -327,11 +327,39 @@ pub fn client_for(url: &str) -> Client {
 /// The cluster secret the region harness writes into every node's config.
 pub const REGION_SECRET: &str = "meridian-tests-cluster-secret";
 
-/// A free loopback port (bound, read, released; a small race with other processes, as with
-/// any such helper).
+/// A free loopback port for a region node's config. Picked below the kernel's ephemeral range
+/// (32768 and up on Linux), so that the nodes' own outgoing connections, which take ephemeral
+/// ports, cannot grab it between this call and the node's bind; never the same port twice in
+/// one test process.
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, OnceLock};
+    static HANDED_OUT: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let handed_out = HANDED_OUT.get_or_init(Default::default);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id());
+    let _ = STATE.compare_exchange(0, seed | 1, Ordering::Relaxed, Ordering::Relaxed);
+    for _ in 0..10_000 {
+        // xorshift64
+        let mut x = STATE.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        STATE.store(x, Ordering::Relaxed);
+        let port = 20_000 + (x % 12_000) as u16;
+        let mut taken = handed_out.lock().expect("port set");
+        if taken.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            taken.insert(port);
+            return port;
+        }
+    }
+    panic!("no free port in 20000..32000");
 }
 
 /// One member of a [`Cluster`]: its config file, addresses and (while running) process.

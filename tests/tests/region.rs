@@ -431,3 +431,83 @@ async fn missing(c: &Client, expected: &HashMap<String, String>) -> Vec<String> 
     missing.sort();
     missing
 }
+
+/// Failover figures: SIGKILL of the leader to the first acknowledged write, over 10 fresh
+/// regions. Run with
+/// `cargo test -p meridian-tests --test e2e region::failover_trials -- --ignored --nocapture`
+/// (use a release binary through `MERIDIAN_BIN` for representative figures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: about a minute"]
+async fn failover_trials() {
+    const TRIALS: usize = 10;
+    const WRITERS: usize = 4;
+    let mut times = Vec::new();
+    for trial in 0..TRIALS {
+        let mut region = Cluster::start(3).await;
+        let leader = region.wait_leader(FIRST_LEADER_TIMEOUT).await;
+        let clients: Vec<Client> = region.nodes.iter().map(RegionNode::client).collect();
+        create_simple_table(&clients[leader], "failover").await;
+        let dead = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for w in 0..WRITERS {
+            let (clients, dead, stop, acked) =
+                (clients.clone(), dead.clone(), stop.clone(), acked.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut i = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let node = (w + i) % clients.len();
+                    if node == leader && dead.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let pk = format!("t{trial}-w{w}-{i}");
+                    let put = clients[node]
+                        .put_item()
+                        .table_name("failover")
+                        .item("pk", s(&pk))
+                        .send()
+                        .await;
+                    match put {
+                        Ok(_) => acked.lock().unwrap().push(Instant::now()),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    }
+                }
+            }));
+        }
+        while acked.lock().unwrap().len() < 100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        dead.store(true, Ordering::Relaxed);
+        region.kill(leader);
+        let killed = Instant::now();
+        let deadline = killed + Duration::from_secs(15);
+        let resumed = loop {
+            let first = acked
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|at| **at > killed)
+                .copied();
+            if let Some(at) = first {
+                break at - killed;
+            }
+            assert!(Instant::now() < deadline, "writes never resumed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        eprintln!("trial {trial}: {resumed:?}");
+        times.push(resumed);
+    }
+    times.sort();
+    eprintln!(
+        "failover over {TRIALS} trials: min {:?} median {:?} max {:?}",
+        times[0],
+        times[TRIALS / 2],
+        times[TRIALS - 1]
+    );
+}
