@@ -387,6 +387,87 @@ async fn a_paused_follower_catches_up_and_a_restarted_region_keeps_everything() 
     }
 }
 
+/// A paused (SIGSTOP) leader is as good as partitioned away: the other two elect a new
+/// leader and keep acknowledging writes; when the old leader wakes up it must not answer a
+/// consistent read with old data, and it serves again as a follower.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_leader_is_replaced_and_serves_no_stale_consistent_read() {
+    let region = Cluster::start(3).await;
+    let old = region.wait_leader(FIRST_LEADER_TIMEOUT).await;
+    let c: Vec<Client> = region.nodes.iter().map(RegionNode::client).collect();
+    create_simple_table(&c[old], "failover").await;
+    c[old]
+        .put_item()
+        .table_name("failover")
+        .item("pk", s("x"))
+        .item("v", s("1"))
+        .send()
+        .await
+        .unwrap();
+    region.signal(old, "STOP");
+    let paused = Instant::now();
+    let survivor = (old + 1) % 3;
+    // Writes through a survivor resume once the others elect a new leader.
+    let resumed = loop {
+        let put = c[survivor]
+            .put_item()
+            .table_name("failover")
+            .item("pk", s("x"))
+            .item("v", s("2"))
+            .send()
+            .await;
+        if put.is_ok() {
+            break paused.elapsed();
+        }
+        assert!(
+            paused.elapsed() < Duration::from_secs(10),
+            "writes never resumed"
+        );
+    };
+    eprintln!(
+        "paused leader n{}: writes resumed after {resumed:?}",
+        old + 1
+    );
+    assert!(
+        resumed < FAILOVER_MAX,
+        "writes resumed only after {resumed:?}"
+    );
+    let new = region.wait_leader(Duration::from_secs(10)).await;
+    assert_ne!(new, old);
+    region.signal(old, "CONT");
+    // The old leader's consistent read sees the new value (it learns of the new term, or
+    // fails retryably; it never answers "1").
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = c[old]
+            .get_item()
+            .table_name("failover")
+            .key("pk", s("x"))
+            .consistent_read(true)
+            .send()
+            .await;
+        match r {
+            Ok(r) => {
+                let v = r.item().and_then(|i| get_s(i, "v")).map(str::to_owned);
+                assert_eq!(v.as_deref(), Some("2"), "stale consistent read");
+                break;
+            }
+            Err(e) => {
+                assert!(Instant::now() < deadline, "old leader never served: {e:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    // And it accepts writes again (forwarded to the new leader).
+    c[old]
+        .put_item()
+        .table_name("failover")
+        .item("pk", s("y"))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Keys of `expected` that a consistent scan through `c` does not return with their value.
 /// (Retries a scan that fails: a restarted node may not know the leader yet.)
 async fn missing(c: &Client, expected: &HashMap<String, String>) -> Vec<String> {

@@ -480,14 +480,38 @@ impl RegionGroup {
             .peer_addr_of(leader)
             .ok_or_else(|| RaftError::Unavailable(format!("leader {leader} has no address")))?;
         let timeout = Duration::from_millis(self.settings.write_timeout_ms);
-        match self
-            .peers
-            .call::<_, Result<Vec<u8>, RaftError>>(&addr, paths::WRITE, &payload, timeout)
-            .await
-        {
-            Ok(answer) => answer,
-            Err(CallError::Unreachable { .. }) => Err(RaftError::NotLeader { leader: None }),
-            Err(e) => Err(forward_error(leader, e)),
+        let call = self.peers.call::<_, Result<Vec<u8>, RaftError>>(
+            &addr,
+            paths::WRITE,
+            &payload,
+            timeout,
+        );
+        tokio::select! {
+            answer = call => match answer {
+                Ok(answer) => answer,
+                Err(CallError::Unreachable { .. }) => Err(RaftError::NotLeader { leader: None }),
+                Err(e) => Err(forward_error(leader, e)),
+            },
+            // A leader that stopped answering (paused, partitioned) is replaced by an
+            // election; give up then instead of at the write timeout. The write may still be
+            // committed (if it reached a majority), so this is not retried here.
+            () = self.leader_changed(leader) => Err(RaftError::Unavailable(format!(
+                "leader {leader} was replaced while a forwarded write was pending; \
+                 its outcome is unknown"
+            ))),
+        }
+    }
+
+    /// Completes once this node no longer names `leader` as the leader (never, while it does).
+    async fn leader_changed(&self, leader: u64) {
+        let changed = self
+            .raft
+            .wait(None)
+            .metrics(|m| m.current_leader != Some(leader), "leader change")
+            .await;
+        if changed.is_err() {
+            // Shutting down: the forwarded call ends on its own timeout.
+            std::future::pending::<()>().await;
         }
     }
 
@@ -550,10 +574,16 @@ impl RegionGroup {
             .peer_addr_of(leader)
             .ok_or_else(|| RaftError::Unavailable(format!("leader {leader} has no address")))?;
         let timeout = Duration::from_millis(self.settings.read_timeout_ms);
-        self.peers
-            .call::<_, Result<Option<u64>, RaftError>>(&addr, paths::READ_INDEX, &(), timeout)
-            .await
-            .map_err(|e| forward_error(leader, e))?
+        let call = self.peers.call::<_, Result<Option<u64>, RaftError>>(
+            &addr,
+            paths::READ_INDEX,
+            &(),
+            timeout,
+        );
+        tokio::select! {
+            answer = call => answer.map_err(|e| forward_error(leader, e))?,
+            () = self.leader_changed(leader) => Err(RaftError::NotLeader { leader: None }),
+        }
     }
 
     /// Whether this node believed itself leader at the latest metrics update. Not a
