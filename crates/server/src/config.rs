@@ -48,9 +48,12 @@ pub struct RaftSection {
 pub struct ClusterSection {
     /// A name for the group, in logs.
     pub name: Option<String>,
-    /// The shared secret every peer request carries; at least 16 characters. Every member's
-    /// file must hold the same one.
-    pub secret: String,
+    /// The shared secret every peer request carries; at least 16 characters, the same on
+    /// every member. `secret_file` (the file's contents, trimmed) or the environment variable
+    /// `MERIDIAN_CLUSTER_SECRET` may supply it instead; the variable wins, then the file.
+    pub secret: Option<String>,
+    /// A file holding the secret.
+    pub secret_file: Option<PathBuf>,
     /// Every voter of the initial membership, this node included. The lowest id initializes
     /// the group on its first start.
     pub members: Vec<MemberSection>,
@@ -128,6 +131,9 @@ pub struct ClusterConfig {
     /// Every member (this node included): id → (api addr, peer addr).
     pub members: BTreeMap<u64, (SocketAddr, SocketAddr)>,
 }
+
+/// Environment variable that overrides the config's cluster secret.
+pub const SECRET_ENV: &str = "MERIDIAN_CLUSTER_SECRET";
 
 /// Shortest accepted cluster secret.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -272,9 +278,21 @@ impl ClusterConfig {
                 )));
             }
         }
+        let secret = match (std::env::var(SECRET_ENV).ok(), &section.secret_file) {
+            (Some(secret), _) if !secret.is_empty() => secret,
+            (_, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    ConfigError::Cluster(format!("cannot read secret_file {}: {e}", path.display()))
+                })?
+                .trim()
+                .to_owned(),
+            _ => section.secret.clone().ok_or_else(|| {
+                bad("a secret is required (secret, secret_file or MERIDIAN_CLUSTER_SECRET)")
+            })?,
+        };
         Ok(ClusterConfig {
             name: section.name.unwrap_or_else(|| "meridian".to_owned()),
-            secret: section.secret,
+            secret,
             peer_addr,
             members,
         })
@@ -405,6 +423,22 @@ mod tests {
             "secret = \"0123456789abcdef\"\nmembers = [{one}, {one}]"
         )))
         .is_err());
+        // The secret from a file.
+        let dir = tempfile::tempdir().unwrap();
+        let secret_path = dir.path().join("secret");
+        std::fs::write(&secret_path, "from-a-file-0123456789\n").unwrap();
+        let with_file = resolve(base(&format!(
+            "secret_file = \"{}\"\nmembers = [{one}, {two}]",
+            secret_path.display()
+        )))
+        .unwrap();
+        if std::env::var(SECRET_ENV).is_err() {
+            assert_eq!(with_file.cluster.unwrap().secret, "from-a-file-0123456789");
+        }
+        // No secret at all.
+        if std::env::var(SECRET_ENV).is_err() {
+            assert!(resolve(base(&format!("members = [{one}, {two}]"))).is_err());
+        }
         // Unknown field.
         assert!(resolve(base(
             "secret = \"0123456789abcdef\"\nmembers = []\nsecrte = 1"
