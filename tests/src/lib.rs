@@ -23,6 +23,9 @@ use aws_sdk_dynamodb::Client;
 
 pub use aws_sdk_dynamodb;
 
+mod cluster;
+pub use cluster::*;
+
 /// Environment variable naming the binary under test; overrides the look-up next to the tests.
 pub const MERIDIAN_BIN_ENV: &str = "MERIDIAN_BIN";
 /// The line prefix the binary prints on stdout once it accepts requests.

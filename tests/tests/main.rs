@@ -19,5 +19,6 @@ mod legacy;
 mod limits;
 mod protocol;
 mod query_scan;
+mod region;
 mod tables;
 mod transactions;

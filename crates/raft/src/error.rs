@@ -5,7 +5,7 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, Fatal, RaftError as 
 use crate::types::PeerNode;
 
 /// What can go wrong with a region group operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum RaftError {
     /// This node is not the leader; `leader` is the one it knows of, if any. The API layer
     /// forwards the request or tells the client to retry.

@@ -12,20 +12,24 @@ use storage::Store;
 use crate::error::{from_fatal, from_read_error, RaftError};
 use crate::flusher::Flusher;
 use crate::log_store::LogStore;
-use crate::network::NoPeersFactory;
+use crate::network::{CallError, PeerClient, PeerNetworkFactory};
 use crate::proposer::{self, Proposal};
 use crate::state_machine::{StateMachine, StateMachineLogic};
 use crate::types::{PeerNode, TypeConfig};
+use crate::wire::{paths, MAX_PAYLOAD_ENTRIES};
 
 /// How a region group runs. `Default` suits a single-node group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaftSettings {
-    /// Names the cluster in logs and (later) in peer RPCs.
+    /// Names the cluster in logs.
     pub cluster_name: String,
+    /// The shared secret every peer request carries (and every peer listener checks). Empty
+    /// for a single-node group, which has no peer listener.
+    pub cluster_secret: String,
     /// This node's addresses, recorded in the membership.
     pub node: PeerNode,
-    /// The other voters of the initial membership (empty: a single-node group). Multi-node
-    /// groups need the peer network, which is not built yet.
+    /// The other voters of the initial membership (empty: a single-node group). The member
+    /// with the lowest id initializes the group on its first start.
     pub peers: BTreeMap<u64, PeerNode>,
     /// Lower bound of the randomized election timeout.
     pub election_timeout_min_ms: u64,
@@ -37,7 +41,10 @@ pub struct RaftSettings {
     pub snapshot_logs_since_last: u64,
     /// Entries kept in the log after a snapshot, for followers that are slightly behind.
     pub max_in_snapshot_log_to_keep: u64,
-    /// How long `start` waits for this node to become leader.
+    /// Timeout of one InstallSnapshot chunk.
+    pub install_snapshot_timeout_ms: u64,
+    /// How long `start` waits for this node to become leader (single-node groups only: a
+    /// multi-node group's `start` returns at once and elects in the background).
     pub leader_wait_timeout_ms: u64,
     /// Upper bound on one `write` (commit + apply); past it the outcome is unknown.
     pub write_timeout_ms: u64,
@@ -49,6 +56,7 @@ impl Default for RaftSettings {
     fn default() -> Self {
         RaftSettings {
             cluster_name: "meridian".into(),
+            cluster_secret: String::new(),
             node: PeerNode::default(),
             peers: BTreeMap::new(),
             election_timeout_min_ms: 150,
@@ -56,6 +64,7 @@ impl Default for RaftSettings {
             heartbeat_interval_ms: 50,
             snapshot_logs_since_last: 5000,
             max_in_snapshot_log_to_keep: 1000,
+            install_snapshot_timeout_ms: 3_000,
             leader_wait_timeout_ms: 10_000,
             write_timeout_ms: 10_000,
             read_timeout_ms: 5_000,
@@ -64,6 +73,20 @@ impl Default for RaftSettings {
 }
 
 impl RaftSettings {
+    /// Timings for a multi-node group on a shared, possibly loaded machine: a heartbeat (which
+    /// is also openraft's AppendEntries timeout) long enough for a debug build under load, and
+    /// an election timeout that still lets a new leader take over well within 3 s. (A
+    /// follower campaigns only after the leader lease, which openraft 0.9 sets to the maximum
+    /// election timeout, plus a random election timeout: 1.2 to 1.6 s of silence here.)
+    pub fn multi_node_timings(self) -> RaftSettings {
+        RaftSettings {
+            election_timeout_min_ms: 400,
+            election_timeout_max_ms: 800,
+            heartbeat_interval_ms: 100,
+            ..self
+        }
+    }
+
     fn openraft_config(&self) -> Result<Config, RaftError> {
         let config = Config {
             cluster_name: self.cluster_name.clone(),
@@ -72,6 +95,9 @@ impl RaftSettings {
             heartbeat_interval: self.heartbeat_interval_ms,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_logs_since_last),
             max_in_snapshot_log_to_keep: self.max_in_snapshot_log_to_keep,
+            install_snapshot_timeout: self.install_snapshot_timeout_ms,
+            max_payload_entries: MAX_PAYLOAD_ENTRIES,
+            snapshot_max_chunk_size: 1024 * 1024,
             ..Config::default()
         };
         config
@@ -116,6 +142,122 @@ pub struct GroupMetrics {
     pub purged_index: Option<u64>,
     /// Durable log flushes done so far (0 in memory): fewer than writes means group commit.
     pub log_flushes: u64,
+    /// The voters of the current membership.
+    pub voters: Vec<u64>,
+    /// On the leader: each member's highest log index known to be replicated to it.
+    pub replication: BTreeMap<u64, Option<u64>>,
+}
+
+/// How long a write or read waits for a leader (an election, a refused connection to a dead
+/// leader) before it fails `Unavailable`.
+pub const LEADER_WAIT_MS: u64 = 3_000;
+/// Pause between attempts while waiting for a leader.
+const RETRY_PAUSE_MS: u64 = 25;
+
+/// A forwarded request that got no answer. A timed-out or broken forwarded write may still
+/// be applied: like a local timeout, the outcome is unknown, and the client retries.
+fn forward_error(leader: u64, e: CallError) -> RaftError {
+    RaftError::Unavailable(format!("forwarding to leader {leader}: {e}"))
+}
+
+impl fmt::Display for GroupMetrics {
+    /// `key=value` lines, as the peer listener's status page shows them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        writeln!(f, "node_id={}", self.node_id)?;
+        writeln!(f, "role={:?}", self.role)?;
+        writeln!(f, "leader={}", opt(self.current_leader))?;
+        writeln!(f, "term={}", self.term)?;
+        writeln!(f, "last_log_index={}", opt(self.last_log_index))?;
+        writeln!(f, "applied_index={}", opt(self.last_applied_index))?;
+        writeln!(f, "snapshot_index={}", opt(self.snapshot_index))?;
+        writeln!(f, "purged_index={}", opt(self.purged_index))?;
+        let voters: Vec<String> = self.voters.iter().map(u64::to_string).collect();
+        writeln!(f, "voters={}", voters.join(","))?;
+        for (id, matched) in &self.replication {
+            writeln!(f, "replication.{id}.matched_index={}", opt(*matched))?;
+        }
+        writeln!(f, "log_flushes={}", self.log_flushes)
+    }
+}
+
+impl GroupMetrics {
+    /// The metrics in Prometheus' text exposition format (served on the peer listener's
+    /// `/metrics`).
+    pub fn prometheus(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let node = self.node_id;
+        let mut gauge = |name: &str, help: &str, kind: &str, value: Option<u64>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            if let Some(v) = value {
+                let _ = writeln!(out, "{name}{{node=\"{node}\"}} {v}");
+            }
+        };
+        gauge(
+            "meridian_raft_is_leader",
+            "1 if this node is the leader.",
+            "gauge",
+            Some(u64::from(self.role == Role::Leader)),
+        );
+        gauge(
+            "meridian_raft_term",
+            "The current Raft term.",
+            "gauge",
+            Some(self.term),
+        );
+        gauge(
+            "meridian_raft_last_log_index",
+            "Index of the last entry in this node's log.",
+            "gauge",
+            self.last_log_index,
+        );
+        gauge(
+            "meridian_raft_applied_index",
+            "Index of the last entry applied to the state machine.",
+            "gauge",
+            self.last_applied_index,
+        );
+        gauge(
+            "meridian_raft_snapshot_index",
+            "Index covered by the latest snapshot.",
+            "gauge",
+            self.snapshot_index,
+        );
+        gauge(
+            "meridian_raft_purged_index",
+            "Index up to which the log has been purged.",
+            "gauge",
+            self.purged_index,
+        );
+        gauge(
+            "meridian_raft_voters",
+            "Voters in the current membership.",
+            "gauge",
+            Some(self.voters.len() as u64),
+        );
+        gauge(
+            "meridian_raft_log_flushes_total",
+            "Durable log flushes (group commits).",
+            "counter",
+            Some(self.log_flushes),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP meridian_raft_replication_lag Entries the leader has that a member has not \
+             confirmed (leader only).\n# TYPE meridian_raft_replication_lag gauge"
+        );
+        let last = self.last_log_index.unwrap_or(0);
+        for (target, matched) in &self.replication {
+            let lag = last.saturating_sub(matched.unwrap_or(0));
+            let _ = writeln!(
+                out,
+                "meridian_raft_replication_lag{{node=\"{node}\",target=\"{target}\"}} {lag}"
+            );
+        }
+        out
+    }
 }
 
 /// One region's Raft group, running on this node.
@@ -124,8 +266,9 @@ pub struct RegionGroup {
     node_id: u64,
     raft: Raft<TypeConfig>,
     proposals: tokio::sync::mpsc::Sender<Proposal>,
+    pub(crate) peers: PeerClient,
     flusher: Option<Flusher>,
-    settings: Arc<RaftSettings>,
+    pub(crate) settings: Arc<RaftSettings>,
     startup: Duration,
 }
 
@@ -139,9 +282,17 @@ impl fmt::Debug for RegionGroup {
 }
 
 impl RegionGroup {
-    /// Starts the group on `store`. A single-member group is initialized on its first start;
-    /// returns once this node is leader (a single node elects itself at once, on first start
-    /// and on restart).
+    /// Starts the group on `store`.
+    ///
+    /// A single-member group (no `settings.peers`) is initialized on its first start and
+    /// `start` returns once this node is leader (a single node elects itself at once, on first
+    /// start and on restart).
+    ///
+    /// A multi-node group is initialized with every member as a voter by its lowest-id member on
+    /// that member's first start; the others wait for it to replicate to them. Later starts
+    /// rejoin from the persisted state. `start` returns at once: the election runs in the
+    /// background once a majority can talk (serve the peer listener with
+    /// [`RegionGroup::serve_peers`]), and until then requests fail as unavailable.
     pub async fn start(
         node_id: u64,
         store: Store,
@@ -149,10 +300,16 @@ impl RegionGroup {
         settings: RaftSettings,
     ) -> Result<RegionGroup, RaftError> {
         let started = Instant::now();
-        if !settings.peers.is_empty() {
+        let multi_node = !settings.peers.is_empty();
+        if multi_node && settings.cluster_secret.is_empty() {
             return Err(RaftError::Config(
-                "multi-node region groups need the peer network, which is not built yet".into(),
+                "a multi-node region group needs a cluster secret".into(),
             ));
+        }
+        if settings.peers.contains_key(&node_id) {
+            return Err(RaftError::Config(format!(
+                "node {node_id} is listed among its own peers"
+            )));
         }
         let config = Arc::new(settings.openraft_config()?);
         let flusher = if store.is_in_memory() {
@@ -163,18 +320,33 @@ impl RegionGroup {
         let log_store = LogStore::new(store.clone(), flusher.clone());
         let state_machine =
             StateMachine::open(store, logic).map_err(|e| RaftError::Fatal(e.to_string()))?;
-        let raft = Raft::new(node_id, config, NoPeersFactory, log_store, state_machine)
+        let peers = PeerClient::new(&settings.cluster_secret);
+        let network = PeerNetworkFactory::new(peers.clone());
+        let raft = Raft::new(node_id, config, network, log_store, state_machine)
             .await
             .map_err(from_fatal)?;
         let group = RegionGroup {
             node_id,
             proposals: proposer::spawn(raft.clone()),
             raft,
+            peers,
             flusher,
             settings: Arc::new(settings),
             startup: Duration::ZERO,
         };
-        group.initialize_if_new().await?;
+        let lowest = group
+            .settings
+            .peers
+            .keys()
+            .next()
+            .is_none_or(|&lowest_peer| node_id < lowest_peer);
+        if lowest {
+            group.initialize_if_new().await?;
+        }
+        if multi_node {
+            tracing::info!(node_id, initializer = lowest, "region group started");
+            return Ok(group);
+        }
         let timeout = Duration::from_millis(group.settings.leader_wait_timeout_ms);
         group
             .raft
@@ -206,10 +378,84 @@ impl RegionGroup {
         }
     }
 
+    /// Serves the peer protocol (Raft RPCs, forwarded writes and reads, status) on `listener`
+    /// until `shutdown` completes. Every request must carry the cluster secret.
+    pub async fn serve_peers<F>(&self, listener: tokio::net::TcpListener, shutdown: F)
+    where
+        F: std::future::Future<Output = ()> + Send,
+    {
+        crate::peer_server::serve(self.clone(), listener, shutdown).await;
+    }
+
+    pub(crate) fn raft(&self) -> &Raft<TypeConfig> {
+        &self.raft
+    }
+
+    pub(crate) fn cluster_secret(&self) -> &str {
+        &self.settings.cluster_secret
+    }
+
+    /// The peer listener address of member `id`, from the current membership.
+    pub(crate) fn peer_addr_of(&self, id: u64) -> Option<String> {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .map(|node| node.peer_addr.clone())
+    }
+
     /// Proposes `payload`; returns the state machine's response once it is committed (durable
-    /// on a majority) and applied on this node. Concurrent writes are batched into one log
+    /// on a majority) and applied on the leader. Concurrent writes are batched into one log
     /// entry, so they share one flush.
+    ///
+    /// In a multi-node group a follower forwards the payload to the leader over the peer
+    /// protocol. While no leader is known (an election), or the known one refuses the
+    /// connection or turns out not to be leader, the write is retried for up to
+    /// [`LEADER_WAIT_MS`]: in those cases it was certainly not proposed. A forwarded write that
+    /// times out or breaks is not retried (it may have been applied); it fails `Unavailable`.
     pub async fn write(&self, payload: Vec<u8>) -> Result<Vec<u8>, RaftError> {
+        if self.settings.peers.is_empty() {
+            return self.write_local(payload).await;
+        }
+        let deadline = Instant::now() + Duration::from_millis(LEADER_WAIT_MS);
+        loop {
+            let leader = self.wait_for_leader(deadline).await;
+            let outcome = match leader {
+                Some(leader) if leader == self.node_id => self.write_local(payload.clone()).await,
+                Some(leader) => self.forward_write(leader, payload.clone()).await,
+                None => Err(RaftError::NotLeader { leader: None }),
+            };
+            match outcome {
+                Err(RaftError::NotLeader { .. }) if Instant::now() < deadline => {}
+                Err(RaftError::NotLeader { .. }) => {
+                    return Err(RaftError::Unavailable(format!(
+                        "no leader accepted the write within {LEADER_WAIT_MS} ms"
+                    )))
+                }
+                other => return other,
+            }
+            tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
+        }
+    }
+
+    /// The leader this node knows of, waiting until `deadline` for one to be known.
+    async fn wait_for_leader(&self, deadline: Instant) -> Option<u64> {
+        if let Some(leader) = self.current_leader() {
+            return Some(leader);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        self.raft
+            .wait(Some(remaining))
+            .metrics(|m| m.current_leader.is_some(), "a known leader")
+            .await
+            .ok()
+            .and_then(|m| m.current_leader)
+    }
+
+    /// Proposes `payload` on this node, which must be the leader.
+    pub(crate) async fn write_local(&self, payload: Vec<u8>) -> Result<Vec<u8>, RaftError> {
         let timeout = Duration::from_millis(self.settings.write_timeout_ms);
         let (reply, answer) = tokio::sync::oneshot::channel();
         let stopped = || RaftError::Unavailable("the region group has stopped".into());
@@ -227,17 +473,116 @@ impl RegionGroup {
         }
     }
 
-    /// Returns once a read of the local state reflects every write committed before this call
-    /// (leader confirmed by a quorum, state machine caught up): then read `Store` directly.
+    /// Forwards a write to `leader`. A refused connection comes back as `NotLeader` (nothing
+    /// was sent, so the caller may retry); any other failure as `Unavailable`.
+    async fn forward_write(&self, leader: u64, payload: Vec<u8>) -> Result<Vec<u8>, RaftError> {
+        let addr = self
+            .peer_addr_of(leader)
+            .ok_or_else(|| RaftError::Unavailable(format!("leader {leader} has no address")))?;
+        let timeout = Duration::from_millis(self.settings.write_timeout_ms);
+        let call = self.peers.call::<_, Result<Vec<u8>, RaftError>>(
+            &addr,
+            paths::WRITE,
+            &payload,
+            timeout,
+        );
+        tokio::select! {
+            answer = call => match answer {
+                Ok(answer) => answer,
+                Err(CallError::Unreachable { .. }) => Err(RaftError::NotLeader { leader: None }),
+                Err(e) => Err(forward_error(leader, e)),
+            },
+            // A leader that stopped answering (paused, partitioned) is replaced by an
+            // election; give up then instead of at the write timeout. The write may still be
+            // committed (if it reached a majority), so this is not retried here.
+            () = self.leader_changed(leader) => Err(RaftError::Unavailable(format!(
+                "leader {leader} was replaced while a forwarded write was pending; \
+                 its outcome is unknown"
+            ))),
+        }
+    }
+
+    /// Completes once this node no longer names `leader` as the leader (never, while it does).
+    async fn leader_changed(&self, leader: u64) {
+        let changed = self
+            .raft
+            .wait(None)
+            .metrics(|m| m.current_leader != Some(leader), "leader change")
+            .await;
+        if changed.is_err() {
+            // Shutting down: the forwarded call ends on its own timeout.
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Returns once a read of the local state reflects every write committed before this call:
+    /// then read `Store` directly. On the leader: openraft's read index (leadership confirmed
+    /// by a quorum), then wait for apply. On a follower: ask the leader for its read index over
+    /// the peer protocol, then wait until this node has applied up to it. Reads change
+    /// nothing, so any failure is retried until the read timeout.
     pub async fn ensure_linearizable(&self) -> Result<(), RaftError> {
         let timeout = Duration::from_millis(self.settings.read_timeout_ms);
-        match tokio::time::timeout(timeout, self.raft.ensure_linearizable()).await {
-            Ok(Ok(_)) => Ok(()),
+        let deadline = Instant::now() + timeout;
+        let read_index = loop {
+            let attempt = match self.wait_for_leader(deadline).await {
+                Some(leader) if leader != self.node_id => self.remote_read_index(leader).await,
+                _ => self.read_index_local().await,
+            };
+            match attempt {
+                Ok(index) => break index,
+                Err(e @ RaftError::Fatal(_)) => return Err(e),
+                Err(e) if self.settings.peers.is_empty() || Instant::now() >= deadline => {
+                    return Err(e)
+                }
+                Err(e) => tracing::debug!(error = %e, "read index: retrying"),
+            }
+            tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
+        };
+        let Some(index) = read_index else {
+            return Ok(());
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        self.raft
+            .wait(Some(remaining))
+            .applied_index_at_least(Some(index), "linearizable read")
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                RaftError::Unavailable(format!(
+                    "not applied up to the read index {index} within {} ms: {e}",
+                    self.settings.read_timeout_ms
+                ))
+            })
+    }
+
+    /// The leader's read index: leadership confirmed by a quorum, and the index a
+    /// linearizable read must see applied. Fails with `NotLeader` on a follower.
+    pub(crate) async fn read_index_local(&self) -> Result<Option<u64>, RaftError> {
+        let timeout = Duration::from_millis(self.settings.read_timeout_ms);
+        match tokio::time::timeout(timeout, self.raft.get_read_log_id()).await {
+            Ok(Ok((read_log_id, _applied))) => Ok(read_log_id.map(|id| id.index)),
             Ok(Err(e)) => Err(from_read_error(e)),
             Err(_) => Err(RaftError::Unavailable(format!(
                 "leadership not confirmed within {} ms",
                 self.settings.read_timeout_ms
             ))),
+        }
+    }
+
+    async fn remote_read_index(&self, leader: u64) -> Result<Option<u64>, RaftError> {
+        let addr = self
+            .peer_addr_of(leader)
+            .ok_or_else(|| RaftError::Unavailable(format!("leader {leader} has no address")))?;
+        let timeout = Duration::from_millis(self.settings.read_timeout_ms);
+        let call = self.peers.call::<_, Result<Option<u64>, RaftError>>(
+            &addr,
+            paths::READ_INDEX,
+            &(),
+            timeout,
+        );
+        tokio::select! {
+            answer = call => answer.map_err(|e| forward_error(leader, e))?,
+            () = self.leader_changed(leader) => Err(RaftError::NotLeader { leader: None }),
         }
     }
 
@@ -282,6 +627,13 @@ impl RegionGroup {
             snapshot_index: m.snapshot.map(|id| id.index),
             purged_index: m.purged.map(|id| id.index),
             log_flushes: self.flusher.as_ref().map_or(0, Flusher::flush_count),
+            voters: m.membership_config.membership().voter_ids().collect(),
+            replication: m
+                .replication
+                .iter()
+                .flat_map(|r| r.iter())
+                .map(|(id, matched)| (*id, matched.map(|l| l.index)))
+                .collect(),
         }
     }
 

@@ -7,19 +7,25 @@
 //! It must not depend on table semantics (the [`StateMachineLogic`] supplies them), on
 //! hyper-level API types, or on sled; no openraft type appears in its public API.
 
+mod admin;
 mod error;
 mod flusher;
 mod group;
 mod log_store;
 mod network;
+mod peer_server;
 mod proposer;
 mod state_machine;
 mod types;
+mod wire;
 
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod suite_tests;
 
+pub use admin::{fetch_status, request_membership_change, MembershipChange, MEMBERSHIP_TIMEOUT_MS};
 pub use error::RaftError;
-pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role};
+pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role, LEADER_WAIT_MS};
 pub use state_machine::StateMachineLogic;
 pub use types::PeerNode;

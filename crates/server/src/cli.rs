@@ -22,6 +22,58 @@ pub enum Command {
     /// Drive a DynamoDB endpoint with PutItem, GetItem and Query and report throughput and
     /// latency.
     Bench(bench::BenchArgs),
+    /// Show every member of a region: role, term, last log index, applied index, lag.
+    Status(StatusArgs),
+    /// Add or remove a member of a region's Raft group.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+/// `meridian status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The config file of any member: its `[cluster]` names the members and the secret.
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+/// `meridian member ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum MemberCommand {
+    /// Add a node (started first with its own config): it joins as a learner, catches up
+    /// (snapshot plus log), then becomes a voter.
+    Add(MemberAddArgs),
+    /// Remove a member from the group (then stop its process; never restart it with the same
+    /// id and an empty data directory).
+    Remove(MemberRemoveArgs),
+}
+
+/// `meridian member add`.
+#[derive(Debug, Clone, Args)]
+pub struct MemberAddArgs {
+    /// The config file of any current member (the request goes to its peer listener).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The new member's id.
+    #[arg(long)]
+    pub id: u64,
+    /// The new member's API address, e.g. 127.0.0.1:8104.
+    #[arg(long = "api-addr")]
+    pub api_addr: std::net::SocketAddr,
+    /// The new member's peer address, e.g. 127.0.0.1:9104.
+    #[arg(long = "peer-addr")]
+    pub peer_addr: std::net::SocketAddr,
+}
+
+/// `meridian member remove`.
+#[derive(Debug, Clone, Args)]
+pub struct MemberRemoveArgs {
+    /// The config file of any current member.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The id of the member to remove.
+    #[arg(long)]
+    pub id: u64,
 }
 
 /// How to serve.

@@ -1,5 +1,6 @@
 //! Typed configuration: a TOML file, overridden by command-line flags.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,49 @@ pub struct FileConfig {
     pub node: NodeSection,
     #[serde(default)]
     pub storage: StorageSection,
+    /// Present for a multi-node region: the Raft group's members and shared secret.
+    pub cluster: Option<ClusterSection>,
+    /// Raft tuning; every field is optional.
+    #[serde(default)]
+    pub raft: RaftSection,
+}
+
+/// `[raft]`: tuning of the region's Raft group.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RaftSection {
+    /// Build a snapshot (and compact the log) after this many applied entries. Default 5000.
+    pub snapshot_logs_since_last: Option<u64>,
+    /// Entries kept in the log behind a snapshot, for followers slightly behind. Default 1000.
+    pub max_in_snapshot_log_to_keep: Option<u64>,
+}
+
+/// `[cluster]`: the region's Raft group.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// A name for the group, in logs.
+    pub name: Option<String>,
+    /// The shared secret every peer request carries; at least 16 characters, the same on
+    /// every member. `secret_file` (the file's contents, trimmed) or the environment variable
+    /// `MERIDIAN_CLUSTER_SECRET` may supply it instead; the variable wins, then the file.
+    pub secret: Option<String>,
+    /// A file holding the secret.
+    pub secret_file: Option<PathBuf>,
+    /// Every voter of the initial membership, this node included. The lowest id initializes
+    /// the group on its first start.
+    pub members: Vec<MemberSection>,
+}
+
+/// One `[[cluster.members]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberSection {
+    pub id: u64,
+    /// The member's DynamoDB API listener.
+    pub api_addr: SocketAddr,
+    /// The member's peer (Raft) listener.
+    pub peer_addr: SocketAddr,
 }
 
 /// `[node]`.
@@ -36,6 +80,8 @@ pub struct NodeSection {
     pub id: Option<u64>,
     /// Address of the DynamoDB API listener, e.g. "127.0.0.1:8000".
     pub api_addr: Option<SocketAddr>,
+    /// Address of the peer (Raft) listener; required with `[cluster]`.
+    pub peer_addr: Option<SocketAddr>,
 }
 
 /// `[storage]`.
@@ -69,7 +115,28 @@ pub enum ConfigError {
     NodeId,
     #[error("cache_mib must be between 1 and 65536")]
     Cache,
+    #[error("invalid [cluster]: {0}")]
+    Cluster(String),
+    #[error("invalid [raft]: {0}")]
+    Raft(String),
 }
+
+/// A multi-node region's group, resolved and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    pub name: String,
+    pub secret: String,
+    /// This node's peer listener.
+    pub peer_addr: SocketAddr,
+    /// Every member (this node included): id → (api addr, peer addr).
+    pub members: BTreeMap<u64, (SocketAddr, SocketAddr)>,
+}
+
+/// Environment variable that overrides the config's cluster secret.
+pub const SECRET_ENV: &str = "MERIDIAN_CLUSTER_SECRET";
+
+/// Shortest accepted cluster secret.
+pub const MIN_SECRET_LEN: usize = 16;
 
 /// Everything a serving node needs, resolved and validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +147,10 @@ pub struct NodeConfig {
     /// `None` keeps data in memory.
     pub data_dir: Option<PathBuf>,
     pub cache_bytes: u64,
+    /// `None`: a single-node region with no peer listener.
+    pub cluster: Option<ClusterConfig>,
+    /// Raft tuning from `[raft]`.
+    pub raft: RaftSection,
 }
 
 impl FileConfig {
@@ -139,6 +210,15 @@ impl NodeConfig {
                 .cache_mib
                 .map(|m| m * 1024 * 1024)
                 .unwrap_or(DEFAULT_CACHE_BYTES),
+            cluster: match file.cluster {
+                Some(cluster) => Some(ClusterConfig::resolve(
+                    cluster,
+                    file.node.id,
+                    file.node.peer_addr,
+                )?),
+                None => None,
+            },
+            raft: file.raft,
         };
         config.validate()?;
         Ok(config)
@@ -161,6 +241,90 @@ impl NodeConfig {
         if self.cache_bytes == 0 || self.cache_bytes > 65536 * 1024 * 1024 {
             return Err(ConfigError::Cache);
         }
+        if self.raft.snapshot_logs_since_last == Some(0) {
+            return Err(ConfigError::Raft(
+                "snapshot_logs_since_last must be at least 1".into(),
+            ));
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.validate(self.node_id)?;
+            if cluster.peer_addr == self.api_addr {
+                return Err(ConfigError::Cluster(
+                    "the peer listener must not share the API address".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ClusterConfig {
+    fn resolve(
+        section: ClusterSection,
+        node_id: Option<u64>,
+        peer_addr: Option<SocketAddr>,
+    ) -> Result<ClusterConfig, ConfigError> {
+        let bad = |m: &str| ConfigError::Cluster(m.to_owned());
+        if node_id.is_none() {
+            return Err(bad("[node] id is required with [cluster]"));
+        }
+        let peer_addr = peer_addr.ok_or_else(|| bad("[node] peer_addr is required"))?;
+        let mut members = BTreeMap::new();
+        for m in &section.members {
+            if members.insert(m.id, (m.api_addr, m.peer_addr)).is_some() {
+                return Err(ConfigError::Cluster(format!(
+                    "member {} is listed twice",
+                    m.id
+                )));
+            }
+        }
+        let secret = match (std::env::var(SECRET_ENV).ok(), &section.secret_file) {
+            (Some(secret), _) if !secret.is_empty() => secret,
+            (_, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    ConfigError::Cluster(format!("cannot read secret_file {}: {e}", path.display()))
+                })?
+                .trim()
+                .to_owned(),
+            _ => section.secret.clone().ok_or_else(|| {
+                bad("a secret is required (secret, secret_file or MERIDIAN_CLUSTER_SECRET)")
+            })?,
+        };
+        Ok(ClusterConfig {
+            name: section.name.unwrap_or_else(|| "meridian".to_owned()),
+            secret,
+            peer_addr,
+            members,
+        })
+    }
+
+    /// Checks the membership against this node.
+    pub fn validate(&self, node_id: u64) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Cluster(m));
+        if self.secret.chars().count() < MIN_SECRET_LEN {
+            return bad(format!(
+                "secret must be at least {MIN_SECRET_LEN} characters"
+            ));
+        }
+        if self.members.contains_key(&0) {
+            return bad("member ids must be at least 1".into());
+        }
+        match self.members.get(&node_id) {
+            None => return bad(format!("this node ({node_id}) is not among the members")),
+            Some((_, peer)) if *peer != self.peer_addr => {
+                return bad(format!(
+                    "member {node_id}'s peer_addr {peer} differs from [node] peer_addr {}",
+                    self.peer_addr
+                ))
+            }
+            Some(_) => {}
+        }
+        let mut addrs = std::collections::BTreeSet::new();
+        for (api, peer) in self.members.values() {
+            if !addrs.insert(*api) || !addrs.insert(*peer) {
+                return bad(format!("address {api} or {peer} is used twice"));
+            }
+        }
         Ok(())
     }
 }
@@ -169,16 +333,26 @@ impl NodeConfig {
 mod tests {
     use super::*;
 
-    /// Every shipped example config parses and validates.
+    fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                toml_files(&path, out);
+            } else if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Every shipped example config (in `config/` and its subdirectories) parses and
+    /// validates.
     #[test]
     fn t10_every_config_file_is_valid() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut files = Vec::new();
+        toml_files(&dir, &mut files);
         let mut seen = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-                continue;
-            }
+        for path in files {
             let args = ServeArgs {
                 config: Some(path.clone()),
                 ..ServeArgs::default()
@@ -187,6 +361,89 @@ mod tests {
             seen += 1;
         }
         assert!(seen > 0, "no config files found in {}", dir.display());
+    }
+
+    /// The shipped 3-node region: three members that agree on each other.
+    #[test]
+    fn t10_region_local_is_a_three_node_region() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/region-local");
+        let mut clusters = Vec::new();
+        for n in 1..=3u64 {
+            let args = ServeArgs {
+                config: Some(dir.join(format!("n{n}.toml"))),
+                ..ServeArgs::default()
+            };
+            let config = NodeConfig::resolve(&args).unwrap();
+            assert_eq!(config.node_id, n);
+            assert_eq!(config.api_addr.port(), 8100 + n as u16);
+            let cluster = config.cluster.unwrap();
+            assert_eq!(cluster.members.len(), 3);
+            clusters.push(cluster);
+        }
+        assert_eq!(clusters[0].members, clusters[1].members);
+        assert_eq!(clusters[0].members, clusters[2].members);
+        assert_eq!(clusters[0].secret, clusters[2].secret);
+    }
+
+    #[test]
+    fn t10_bad_clusters_are_refused() {
+        let base = |extra: &str| {
+            format!(
+                "[node]\nid = 1\napi_addr = \"127.0.0.1:8101\"\npeer_addr = \"127.0.0.1:9101\"\n\
+                 [storage]\nin_memory = true\n[cluster]\n{extra}"
+            )
+        };
+        let resolve = |text: String| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("c.toml");
+            std::fs::write(&path, text).unwrap();
+            NodeConfig::resolve(&ServeArgs {
+                config: Some(path),
+                ..ServeArgs::default()
+            })
+        };
+        let one = "{ id = 1, api_addr = \"127.0.0.1:8101\", peer_addr = \"127.0.0.1:9101\" }";
+        let two = "{ id = 2, api_addr = \"127.0.0.1:8102\", peer_addr = \"127.0.0.1:9102\" }";
+        let ok = base(&format!(
+            "secret = \"0123456789abcdef\"\nmembers = [{one}, {two}]"
+        ));
+        assert!(resolve(ok).is_ok());
+        // Short secret.
+        assert!(resolve(base(&format!(
+            "secret = \"short\"\nmembers = [{one}, {two}]"
+        )))
+        .is_err());
+        // This node missing.
+        assert!(resolve(base(&format!(
+            "secret = \"0123456789abcdef\"\nmembers = [{two}]"
+        )))
+        .is_err());
+        // Duplicate member.
+        assert!(resolve(base(&format!(
+            "secret = \"0123456789abcdef\"\nmembers = [{one}, {one}]"
+        )))
+        .is_err());
+        // The secret from a file.
+        let dir = tempfile::tempdir().unwrap();
+        let secret_path = dir.path().join("secret");
+        std::fs::write(&secret_path, "from-a-file-0123456789\n").unwrap();
+        let with_file = resolve(base(&format!(
+            "secret_file = \"{}\"\nmembers = [{one}, {two}]",
+            secret_path.display()
+        )))
+        .unwrap();
+        if std::env::var(SECRET_ENV).is_err() {
+            assert_eq!(with_file.cluster.unwrap().secret, "from-a-file-0123456789");
+        }
+        // No secret at all.
+        if std::env::var(SECRET_ENV).is_err() {
+            assert!(resolve(base(&format!("members = [{one}, {two}]"))).is_err());
+        }
+        // Unknown field.
+        assert!(resolve(base(
+            "secret = \"0123456789abcdef\"\nmembers = []\nsecrte = 1"
+        ))
+        .is_err());
     }
 
     #[test]

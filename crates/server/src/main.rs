@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod node;
+mod ops;
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -26,6 +27,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Bench(args)) => runtime()?.block_on(bench::run(args)),
         Some(Command::Serve(args)) => serve(&args, started),
+        Some(Command::Status(args)) => runtime()?.block_on(ops::status(&args)),
+        Some(Command::Member(command)) => runtime()?.block_on(ops::member(&command)),
         None => serve(&cli.serve, started),
     }
 }

@@ -70,6 +70,9 @@ fn unavailable(e: raft::RaftError) -> api::ApiError {
 #[derive(Debug)]
 pub struct Node {
     region: Arc<RegionHandle>,
+    /// Stops the peer listener (multi-node regions only).
+    peer_stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    peer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Node {
@@ -87,16 +90,59 @@ impl Node {
         let logic = Arc::new(TableLogic {
             engine: table::Engine,
         });
-        let settings = raft::RaftSettings {
+        let mut settings = raft::RaftSettings {
             node: raft::PeerNode {
                 api_addr: config.api_addr.to_string(),
                 peer_addr: String::new(),
             },
             ..raft::RaftSettings::default()
         };
+        if let Some(n) = config.raft.snapshot_logs_since_last {
+            settings.snapshot_logs_since_last = n;
+        }
+        if let Some(n) = config.raft.max_in_snapshot_log_to_keep {
+            settings.max_in_snapshot_log_to_keep = n;
+        }
+        // Bound before the group starts, so a taken port fails the start at once.
+        let mut peer_listener = None;
+        if let Some(cluster) = &config.cluster {
+            let listener = tokio::net::TcpListener::bind(cluster.peer_addr)
+                .await
+                .with_context(|| format!("cannot listen on {} (peers)", cluster.peer_addr))?;
+            settings.node.peer_addr = listener.local_addr()?.to_string();
+            settings.cluster_name = cluster.name.clone();
+            settings.cluster_secret = cluster.secret.clone();
+            settings.peers = cluster
+                .members
+                .iter()
+                .filter(|(id, _)| **id != config.node_id)
+                .map(|(id, (api, peer))| {
+                    let node = raft::PeerNode {
+                        api_addr: api.to_string(),
+                        peer_addr: peer.to_string(),
+                    };
+                    (*id, node)
+                })
+                .collect();
+            settings = settings.multi_node_timings();
+            peer_listener = Some(listener);
+        }
         let group = raft::RegionGroup::start(config.node_id, store.clone(), logic, settings)
             .await
             .context("cannot start the region's raft group")?;
+        let (mut peer_stop, mut peer_task) = (None, None);
+        if let Some(listener) = peer_listener {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let serving = group.clone();
+            peer_task = Some(tokio::spawn(async move {
+                serving
+                    .serve_peers(listener, async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            }));
+            peer_stop = Some(stop);
+        }
         Ok(Node {
             region: Arc::new(RegionHandle {
                 group,
@@ -104,6 +150,8 @@ impl Node {
                 region: config.region.clone(),
                 clock: model::SystemClock,
             }),
+            peer_stop: std::sync::Mutex::new(peer_stop),
+            peer_task: std::sync::Mutex::new(peer_task),
         })
     }
 
@@ -117,9 +165,17 @@ impl Node {
         Ok(())
     }
 
-    /// Stops the group and flushes storage.
+    /// Stops the group and the peer listener, and flushes storage.
     pub async fn shutdown(&self) {
         self.region.group.shutdown().await;
+        let stop = self.peer_stop.lock().ok().and_then(|mut s| s.take());
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        let task = self.peer_task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
         if let Err(e) = self.region.store.flush() {
             tracing::error!(error = %e, "flush on shutdown failed");
         }
