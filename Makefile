@@ -20,7 +20,7 @@ FUZZ_SECONDS ?= 60
 PY_REQUIREMENTS := tests/python/requirements.txt
 PY_STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run build test verify bench fuzz venv test-rust test-python clean-venv
+.PHONY: run build test verify bench bench-region fuzz venv test-rust test-python clean-venv
 
 ## run: the server from a release build (extra flags: make run ARGS="--in-memory")
 run:
@@ -66,6 +66,10 @@ verify:
 ## bench: Meridian (durable and in-memory) side by side with dynalite and a bare hyper server
 bench:
 	scripts/bench-compare.sh
+
+## bench-region: a 3-node region next to a single node, and leader failover over 10 trials
+bench-region:
+	scripts/bench-region.sh
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (needs cargo-fuzz and a nightly toolchain)
 fuzz:
