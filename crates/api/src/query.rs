@@ -369,10 +369,9 @@ pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<
         region.linearize().await?;
     }
     let page = table::query(region.store(), &req.input)??;
-    let i = &req.input;
     page_body(
         &page,
-        i.select,
+        req.input.select,
         &req.table_shown,
         req.consistent,
         req.capacity,
@@ -385,10 +384,9 @@ pub(crate) async fn scan(region: &dyn Region, req: ScanRequest) -> Result<Vec<u8
         region.linearize().await?;
     }
     let page = table::scan(region.store(), &req.input)??;
-    let i = &req.input;
     page_body(
         &page,
-        i.select,
+        req.input.select,
         &req.table_shown,
         req.consistent,
         req.capacity,

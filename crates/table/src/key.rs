@@ -14,6 +14,15 @@ pub struct PrimaryKey {
 }
 
 impl PrimaryKey {
+    /// The key from its values in schema order (partition, then sort).
+    fn from_values(values: Vec<AttributeValue>) -> PrimaryKey {
+        let mut values = values.into_iter();
+        PrimaryKey {
+            partition: values.next().unwrap_or(AttributeValue::Null),
+            sort: values.next(),
+        }
+    }
+
     /// The storage key of this item in `meta`'s table.
     pub fn storage_key(&self, meta: &TableMeta) -> Vec<u8> {
         storage::keys::encode_item_key(&meta.id, &self.partition, self.sort.as_ref())
@@ -80,11 +89,7 @@ pub fn key_of_item(schema: &KeySchema, item: &Item) -> Result<PrimaryKey, Reject
         check_value(&attr.name, value, i == 1)?;
         values.push(value.clone());
     }
-    let mut values = values.into_iter();
-    Ok(PrimaryKey {
-        partition: values.next().unwrap_or(AttributeValue::Null),
-        sort: values.next(),
-    })
+    Ok(PrimaryKey::from_values(values))
 }
 
 /// A request's `Key`: exactly the key attributes, with the declared types.
@@ -102,11 +107,7 @@ pub fn key_of_request(schema: &KeySchema, key: &Item) -> Result<PrimaryKey, Reje
         check_value(&attr.name, value, i == 1)?;
         values.push(value.clone());
     }
-    let mut values = values.into_iter();
-    Ok(PrimaryKey {
-        partition: values.next().unwrap_or(AttributeValue::Null),
-        sort: values.next(),
-    })
+    Ok(PrimaryKey::from_values(values))
 }
 
 /// The key attributes of `item`, as LastEvaluatedKey and similar report them.
