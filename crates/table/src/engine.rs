@@ -346,6 +346,12 @@ impl Engine {
                 outcome: outcome.encode()?,
             };
             view.put(Space::Tokens, token_key, encode_versioned(&record)?);
+            view.put(
+                Space::Tokens,
+                expiry_key(transact.now_ms, token),
+                Vec::new(),
+            );
+            forget_expired_tokens(view, transact.now_ms)?;
             return Ok(outcome);
         }
         self.transact_actions(view, &transact.actions)
@@ -427,6 +433,39 @@ impl Engine {
         }
         Ok(Outcome::TransactGet(out))
     }
+}
+
+/// Tokens are also filed under `\0exp/<created ms><token>`, so expired ones can be found in
+/// creation order without scanning them all. (A client token that itself began with that
+/// prefix would at worst have its idempotency window cut short.)
+const TOKEN_EXPIRY_PREFIX: &[u8] = b"\0exp/";
+
+fn expiry_key(created_ms: i64, token: &str) -> Vec<u8> {
+    let mut key = TOKEN_EXPIRY_PREFIX.to_vec();
+    key.extend_from_slice(&created_ms.max(0).to_be_bytes());
+    key.extend_from_slice(token.as_bytes());
+    key
+}
+
+/// How many expired tokens one transaction forgets at most: bounded work per apply.
+const TOKENS_FORGOTTEN_PER_WRITE_MAX: usize = 16;
+
+/// Deletes ClientRequestTokens older than their idempotency window, oldest first.
+fn forget_expired_tokens(view: &mut ApplyView<'_>, now_ms: i64) -> Result<(), TableError> {
+    let cutoff = expiry_key(now_ms - TRANSACT_TOKEN_TTL_MS, "");
+    let expired = view.range(
+        Space::Tokens,
+        std::ops::Bound::Included(TOKEN_EXPIRY_PREFIX.to_vec()),
+        std::ops::Bound::Excluded(cutoff),
+        Some(TOKENS_FORGOTTEN_PER_WRITE_MAX),
+    )?;
+    for (key, _) in expired {
+        if let Some(token) = key.get(TOKEN_EXPIRY_PREFIX.len() + 8..) {
+            view.delete(Space::Tokens, token.to_vec());
+        }
+        view.delete(Space::Tokens, key);
+    }
+    Ok(())
 }
 
 /// The key attribute an update path would write, if any.

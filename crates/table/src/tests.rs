@@ -389,6 +389,39 @@ fn t30_transactions_are_atomic_and_idempotent() {
 }
 
 #[test]
+fn t31_expired_tokens_are_forgotten() {
+    let store = store();
+    apply(&store, Command::CreateTable(meta("t", None)));
+    let write = |token: &str, now_ms: i64| {
+        Command::TransactWrite(TransactWrite {
+            token: Some((token.to_string(), 1)),
+            now_ms,
+            actions: vec![ItemWrite {
+                table: "t".into(),
+                kind: WriteKind::Put {
+                    item: item(&[("pk", s(token))]),
+                },
+                condition: None,
+                return_values: ReturnValues::None,
+                return_old_on_condition_failure: false,
+            }],
+        })
+    };
+    apply(&store, write("old", 1_000));
+    let tokens = |store: &Store| store.scan_prefix(storage::Space::Tokens, b"").count();
+    assert_eq!(tokens(&store), 2, "the record and its expiry entry");
+    // Eleven minutes later another token's write forgets the expired one.
+    apply(&store, write("new", 1_000 + 11 * 60 * 1000));
+    let left: Vec<Vec<u8>> = store
+        .scan_prefix(storage::Space::Tokens, b"")
+        .map(|e| e.unwrap().0)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().any(|k| k == b"new"));
+    assert!(!left.iter().any(|k| k == b"old"));
+}
+
+#[test]
 fn t30_delete_table_drops_items() {
     let store = store();
     apply(&store, Command::CreateTable(meta("t", None)));
