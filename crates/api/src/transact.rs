@@ -109,16 +109,7 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<TransactWriteRequest, ApiError
             CLIENT_REQUEST_TOKEN_LEN_MAX,
         );
     }
-    let items = match wire.transact_items {
-        None => {
-            v.null("transactItems");
-            Vec::new()
-        }
-        Some(items) => {
-            transact_items_length(&mut v, items.len(), format_args!("[{} items]", items.len()));
-            items
-        }
-    };
+    let items = checked_items(&mut v, wire.transact_items);
     let mut chosen = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let options = [
@@ -284,21 +275,26 @@ pub struct TransactGetRequest {
     capacity: CapacityMode,
 }
 
-/// Decodes and validates TransactGetItems.
-pub(crate) fn decode_get(body: &[u8]) -> Result<TransactGetRequest, ApiError> {
-    let wire: TransactGetWire = parse_body(body)?;
-    let mut v = Violations::new();
-    let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
-    let items = match wire.transact_items {
+/// TransactItems, checked for presence and count (the list is empty if it was missing).
+fn checked_items<T>(v: &mut Violations, items: Option<Vec<T>>) -> Vec<T> {
+    match items {
         None => {
             v.null("transactItems");
             Vec::new()
         }
         Some(items) => {
-            transact_items_length(&mut v, items.len(), format_args!("[{} items]", items.len()));
+            transact_items_length(v, items.len(), format_args!("[{} items]", items.len()));
             items
         }
-    };
+    }
+}
+
+/// Decodes and validates TransactGetItems.
+pub(crate) fn decode_get(body: &[u8]) -> Result<TransactGetRequest, ApiError> {
+    let wire: TransactGetWire = parse_body(body)?;
+    let mut v = Violations::new();
+    let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
+    let items = checked_items(&mut v, wire.transact_items);
     let mut gets = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let field = format!("transactItems.{}.member.get", i + 1);

@@ -137,32 +137,16 @@ impl Bindings {
 
     /// Rejects names or values that no expression parsed so far used.
     pub fn check_unused(&self) -> Result<(), ExprError> {
-        let used = self.used_names.borrow();
-        let unused: Vec<&str> = self
-            .names
-            .keys()
-            .filter(|k| !used.contains(*k))
-            .map(String::as_str)
-            .collect();
-        if !unused.is_empty() {
-            return Err(ExprError::validation(format!(
-                "Value provided in ExpressionAttributeNames unused in expressions: keys: {{{}}}",
-                unused.join(", ")
-            )));
-        }
-        let used = self.used_values.borrow();
-        let unused: Vec<&str> = self
-            .values
-            .keys()
-            .filter(|k| !used.contains(*k))
-            .map(String::as_str)
-            .collect();
-        if !unused.is_empty() {
-            return Err(ExprError::validation(format!(
-                "Value provided in ExpressionAttributeValues unused in expressions: keys: {{{}}}",
-                unused.join(", ")
-            )));
-        }
+        unused_error(
+            "ExpressionAttributeNames",
+            self.names.keys(),
+            &self.used_names.borrow(),
+        )?;
+        unused_error(
+            "ExpressionAttributeValues",
+            self.values.keys(),
+            &self.used_values.borrow(),
+        )?;
         Ok(())
     }
 
@@ -188,6 +172,25 @@ fn is_placeholder(key: &str, sigil: char) -> bool {
     chars.next() == Some(sigil)
         && key.len() > 1
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// DynamoDB's error for placeholders that no expression used.
+fn unused_error<'a>(
+    parameter: &str,
+    keys: impl Iterator<Item = &'a String>,
+    used: &BTreeSet<String>,
+) -> Result<(), ExprError> {
+    let unused: Vec<&str> = keys
+        .filter(|k| !used.contains(*k))
+        .map(String::as_str)
+        .collect();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    Err(ExprError::validation(format!(
+        "Value provided in {parameter} unused in expressions: keys: {{{}}}",
+        unused.join(", ")
+    )))
 }
 
 #[cfg(test)]
