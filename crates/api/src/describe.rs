@@ -169,6 +169,12 @@ pub(crate) mod tests {
             table_class: "STANDARD".into(),
             created_ms: 1_700_000_000_250,
             status: TableStatus::Active,
+            global_indexes: Vec::new(),
+            local_indexes: Vec::new(),
+            stream: None,
+            ttl: None,
+            replicas: Vec::new(),
+            global_table_version: None,
         }
     }
 

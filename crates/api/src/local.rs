@@ -41,7 +41,7 @@ impl LocalRegion {
         let mut writes = WriteSet::new();
         let outcome = {
             let mut view = ApplyView::new(&self.store, &mut writes);
-            Engine.apply_payload(&mut view, payload)?
+            Engine::new(self.name.clone()).apply_payload(&mut view, payload, self.clock.now_ms())?
         };
         self.store.commit(writes).map_err(ApiError::internal)?;
         Ok(outcome)

@@ -370,6 +370,12 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
         table_class: req.table_class,
         created_ms: now_ms,
         status: TableStatus::Active,
+        global_indexes: Vec::new(),
+        local_indexes: Vec::new(),
+        stream: None,
+        ttl: None,
+        replicas: Vec::new(),
+        global_table_version: None,
     };
     let meta = expect_table(propose(region, &Command::CreateTable(meta)).await?)?;
     json_body(&TableDescriptionOutput {

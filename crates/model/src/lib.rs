@@ -12,11 +12,16 @@ pub mod number;
 pub mod size;
 pub mod table;
 pub mod value;
+pub mod version;
 
 pub use clock::{Clock, SystemClock};
 pub use key::{KeyAttribute, KeySchema, ScalarType};
 pub use number::{Number, NumberError};
-pub use table::{BillingMode, ProvisionedThroughput, TableMeta, TableStatus};
+pub use table::{
+    BillingMode, IndexMeta, IndexStatus, ProjectionType, ProvisionedThroughput, Replica,
+    ReplicaStatus, StreamSpec, StreamViewType, TableMeta, TableStatus, TtlSpec,
+};
 pub use value::{
     item_from_json, AttributeValue, Item, ValueError, ValueErrorKind, WireItem, WireValue,
 };
+pub use version::{lww, Hlc, Timestamp, Version};

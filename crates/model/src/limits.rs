@@ -66,3 +66,9 @@ pub const SCAN_TOTAL_SEGMENTS_MAX: u32 = 1_000_000;
 pub const ACCOUNT_READ_CAPACITY_MAX: u64 = 80_000;
 /// Account-level limits reported by DescribeLimits.
 pub const TABLE_READ_CAPACITY_MAX: u64 = 40_000;
+/// How long stream records are kept (DynamoDB Streams: 24 hours).
+pub const STREAM_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+/// Most item changes in one cross-region replication batch.
+pub const REPLICATION_BATCH_CHANGES_MAX: usize = 256;
+/// Most bytes of items in one cross-region replication batch.
+pub const REPLICATION_BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;

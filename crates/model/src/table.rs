@@ -77,12 +77,219 @@ pub struct TableMeta {
     pub table_class: String,
     pub created_ms: i64,
     pub status: TableStatus,
+    /// GlobalSecondaryIndexes, in creation order.
+    pub global_indexes: Vec<IndexMeta>,
+    /// LocalSecondaryIndexes (fixed at CreateTable).
+    pub local_indexes: Vec<IndexMeta>,
+    /// The stream: its specification while enabled, and the last label once disabled (so
+    /// LatestStreamArn stays readable, as in DynamoDB).
+    pub stream: Option<StreamSpec>,
+    /// Time to live.
+    pub ttl: Option<TtlSpec>,
+    /// The regions holding a replica of this table, this one included; empty for a table
+    /// that is not global.
+    pub replicas: Vec<Replica>,
+    /// The global tables version ("2019.11.21" or "2017.11.29") once the table is global.
+    pub global_table_version: Option<String>,
+}
+
+/// ProjectionType of a secondary index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectionType {
+    KeysOnly,
+    Include,
+    All,
+}
+
+impl ProjectionType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+            ProjectionType::All => "ALL",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "KEYS_ONLY" => Some(ProjectionType::KeysOnly),
+            "INCLUDE" => Some(ProjectionType::Include),
+            "ALL" => Some(ProjectionType::All),
+            _ => None,
+        }
+    }
+}
+
+/// IndexStatus of a global secondary index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexStatus {
+    Creating,
+    Active,
+    Deleting,
+}
+
+impl IndexStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexStatus::Creating => "CREATING",
+            IndexStatus::Active => "ACTIVE",
+            IndexStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// One secondary index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    pub name: String,
+    /// Prefix of the index's entries in storage, so a re-created index never sees a dropped
+    /// one's entries.
+    pub id: uuid::Uuid,
+    pub key_schema: KeySchema,
+    pub projection: ProjectionType,
+    /// NonKeyAttributes of an INCLUDE projection.
+    pub non_key_attributes: Vec<String>,
+    pub status: IndexStatus,
+    /// Whether existing items are still being copied into it.
+    pub backfilling: bool,
+    /// A GSI's provisioned throughput (None for an LSI or an on-demand table).
+    pub provisioned: Option<ProvisionedThroughput>,
+}
+
+impl IndexMeta {
+    /// The index's ARN within table `table`.
+    pub fn arn(&self, table: &TableMeta) -> String {
+        format!("{}/index/{}", table.arn(), self.name)
+    }
+}
+
+/// StreamViewType.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamViewType {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+impl StreamViewType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamViewType::KeysOnly => "KEYS_ONLY",
+            StreamViewType::NewImage => "NEW_IMAGE",
+            StreamViewType::OldImage => "OLD_IMAGE",
+            StreamViewType::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "KEYS_ONLY" => Some(StreamViewType::KeysOnly),
+            "NEW_IMAGE" => Some(StreamViewType::NewImage),
+            "OLD_IMAGE" => Some(StreamViewType::OldImage),
+            "NEW_AND_OLD_IMAGES" => Some(StreamViewType::NewAndOldImages),
+            _ => None,
+        }
+    }
+}
+
+/// A table's stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSpec {
+    pub enabled: bool,
+    pub view_type: StreamViewType,
+    /// StreamLabel: the creation time as DynamoDB formats it (`2026-11-21T23:47:50.123`).
+    pub label: String,
+    /// Unix ms when the stream was enabled.
+    pub created_ms: i64,
+}
+
+/// A table's time-to-live setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TtlSpec {
+    pub attribute: String,
+    pub enabled: bool,
+}
+
+/// ReplicaStatus of one replica of a global table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaStatus {
+    Creating,
+    Active,
+    Deleting,
+}
+
+impl ReplicaStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaStatus::Creating => "CREATING",
+            ReplicaStatus::Active => "ACTIVE",
+            ReplicaStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// One replica of a global table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    pub region: String,
+    pub status: ReplicaStatus,
 }
 
 impl TableMeta {
     /// The table's ARN.
     pub fn arn(&self) -> String {
         table_arn(&self.region, &self.name)
+    }
+
+    /// Whether the table has replicas in other regions.
+    pub fn is_global(&self) -> bool {
+        self.replicas.iter().any(|r| r.region != self.region)
+    }
+
+    /// Whether the stream is enabled.
+    pub fn stream_enabled(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| s.enabled)
+    }
+
+    /// Whether applied writes must be recorded in the change log: for the stream, or for
+    /// shipping to other regions.
+    pub fn records_changes(&self) -> bool {
+        self.stream_enabled() || self.is_global()
+    }
+
+    /// The other regions this table replicates to.
+    pub fn replica_destinations(&self) -> impl Iterator<Item = &str> {
+        self.replicas
+            .iter()
+            .filter(move |r| r.region != self.region)
+            .map(|r| r.region.as_str())
+    }
+
+    /// A secondary index (global or local) by name.
+    pub fn index(&self, name: &str) -> Option<&IndexMeta> {
+        self.global_indexes
+            .iter()
+            .chain(&self.local_indexes)
+            .find(|i| i.name == name)
+    }
+
+    /// Every secondary index, global then local.
+    pub fn indexes(&self) -> impl Iterator<Item = &IndexMeta> {
+        self.global_indexes.iter().chain(&self.local_indexes)
+    }
+
+    /// The stream's ARN, if the table has (or had) a stream.
+    pub fn stream_arn(&self) -> Option<String> {
+        self.stream
+            .as_ref()
+            .map(|s| format!("{}/stream/{}", self.arn(), s.label))
     }
 }
 

@@ -50,7 +50,34 @@ pub struct RaftSettings {
     pub write_timeout_ms: u64,
     /// Upper bound on one `ensure_linearizable`.
     pub read_timeout_ms: u64,
+    /// The wall clock the leader stamps on every entry it proposes.
+    pub clock: SharedClock,
 }
+
+/// A shared wall clock (compared by identity, so settings stay comparable).
+#[derive(Debug, Clone)]
+pub struct SharedClock(pub std::sync::Arc<dyn model::Clock>);
+
+impl SharedClock {
+    /// The clock's reading, in Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.0.now_ms()
+    }
+}
+
+impl Default for SharedClock {
+    fn default() -> Self {
+        SharedClock(std::sync::Arc::new(model::SystemClock))
+    }
+}
+
+impl PartialEq for SharedClock {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedClock {}
 
 impl Default for RaftSettings {
     fn default() -> Self {
@@ -68,6 +95,7 @@ impl Default for RaftSettings {
             leader_wait_timeout_ms: 10_000,
             write_timeout_ms: 10_000,
             read_timeout_ms: 5_000,
+            clock: SharedClock::default(),
         }
     }
 }
@@ -327,7 +355,7 @@ impl RegionGroup {
             .map_err(from_fatal)?;
         let group = RegionGroup {
             node_id,
-            proposals: proposer::spawn(raft.clone()),
+            proposals: proposer::spawn(raft.clone(), settings.clock.clone()),
             raft,
             peers,
             flusher,

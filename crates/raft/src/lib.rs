@@ -26,6 +26,6 @@ mod suite_tests;
 
 pub use admin::{fetch_status, request_membership_change, MembershipChange, MEMBERSHIP_TIMEOUT_MS};
 pub use error::RaftError;
-pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role, LEADER_WAIT_MS};
+pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role, SharedClock, LEADER_WAIT_MS};
 pub use state_machine::StateMachineLogic;
 pub use types::PeerNode;

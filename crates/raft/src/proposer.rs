@@ -11,6 +11,7 @@ use openraft::Raft;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{from_write_error, RaftError};
+use crate::group::SharedClock;
 use crate::types::{Request, TypeConfig};
 
 /// Most payloads in one log entry.
@@ -27,13 +28,13 @@ pub(crate) struct Proposal {
 }
 
 /// Starts the batching task; it ends when every sender is dropped.
-pub(crate) fn spawn(raft: Raft<TypeConfig>) -> mpsc::Sender<Proposal> {
+pub(crate) fn spawn(raft: Raft<TypeConfig>, clock: SharedClock) -> mpsc::Sender<Proposal> {
     let (tx, rx) = mpsc::channel(QUEUE_WRITES_MAX);
-    tokio::spawn(run(raft, rx));
+    tokio::spawn(run(raft, clock, rx));
     tx
 }
 
-async fn run(raft: Raft<TypeConfig>, mut rx: mpsc::Receiver<Proposal>) {
+async fn run(raft: Raft<TypeConfig>, clock: SharedClock, mut rx: mpsc::Receiver<Proposal>) {
     let mut pending: Option<Proposal> = None;
     loop {
         let first = match pending.take() {
@@ -61,7 +62,13 @@ async fn run(raft: Raft<TypeConfig>, mut rx: mpsc::Receiver<Proposal>) {
         let (payloads, replies): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|p| (p.payload, p.reply)).unzip();
         let count = payloads.len();
-        match raft.client_write(Request(payloads)).await {
+        match raft
+            .client_write(Request {
+                wall_ms: clock.now_ms(),
+                payloads,
+            })
+            .await
+        {
             Ok(response) if response.data.0.len() == count => {
                 for (reply, out) in replies.into_iter().zip(response.data.0) {
                     let _ = reply.send(Ok(out));

@@ -32,6 +32,7 @@ pub trait StateMachineLogic: Send + Sync + 'static {
         &self,
         view: &mut ApplyView<'_>,
         payload: &[u8],
+        wall_ms: i64,
     ) -> Result<Vec<u8>, storage::StorageError>;
 }
 
@@ -148,11 +149,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 EntryPayload::Blank => responses.push(Response::default()),
                 EntryPayload::Normal(request) => {
                     let mut view = ApplyView::new(&self.store, &mut writes);
-                    let mut out = Vec::with_capacity(request.0.len());
-                    for payload in &request.0 {
+                    let mut out = Vec::with_capacity(request.payloads.len());
+                    for payload in &request.payloads {
                         let response = self
                             .logic
-                            .apply(&mut view, payload)
+                            .apply(&mut view, payload, request.wall_ms)
                             .map_err(|e| StorageIOError::apply(log_id, &e))?;
                         out.push(response);
                     }

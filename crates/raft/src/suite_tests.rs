@@ -18,6 +18,7 @@ impl StateMachineLogic for EchoLogic {
         &self,
         view: &mut ApplyView<'_>,
         payload: &[u8],
+        _wall_ms: i64,
     ) -> Result<Vec<u8>, storage::StorageError> {
         view.put(Space::Items, payload.to_vec(), payload.to_vec());
         Ok((payload.len() as u64).to_be_bytes().to_vec())

@@ -12,7 +12,12 @@ use serde::{Deserialize, Serialize};
 /// semantics. Batching concurrent writes into one entry is what makes them share one log
 /// flush (see `proposer`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Request(pub(crate) Vec<Vec<u8>>);
+pub(crate) struct Request {
+    /// The leader's wall clock when it proposed the entry, in Unix ms: the one clock reading
+    /// the state machine may use (for version timestamps), so apply stays deterministic.
+    pub(crate) wall_ms: i64,
+    pub(crate) payloads: Vec<Vec<u8>>,
+}
 
 /// The state machine's answers to a [`Request`], one per payload, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +59,7 @@ pub(crate) type SnapshotMeta = openraft::SnapshotMeta<u64, PeerNode>;
 
 /// Version byte that starts every value this crate persists (log entries, vote, log ids,
 /// membership, snapshots).
-pub(crate) const RAFT_FORMAT_VERSION: u8 = 1;
+pub(crate) const RAFT_FORMAT_VERSION: u8 = 2;
 
 /// Why a persisted value could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]

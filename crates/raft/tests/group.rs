@@ -25,6 +25,7 @@ impl StateMachineLogic for CountingLogic {
         &self,
         view: &mut ApplyView<'_>,
         payload: &[u8],
+        _wall_ms: i64,
     ) -> Result<Vec<u8>, storage::StorageError> {
         let count = match view.get(Space::Meta, COUNTER_KEY)? {
             Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().unwrap_or([0; 8])),

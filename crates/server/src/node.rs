@@ -19,9 +19,10 @@ impl raft::StateMachineLogic for TableLogic {
         &self,
         view: &mut storage::ApplyView<'_>,
         payload: &[u8],
+        wall_ms: i64,
     ) -> Result<Vec<u8>, storage::StorageError> {
         self.engine
-            .apply_payload(view, payload)
+            .apply_payload(view, payload, wall_ms)
             .map_err(|e| match e {
                 table::TableError::Storage(e) => e,
                 other => storage::StorageError::Encoding(other.to_string()),
@@ -88,7 +89,7 @@ impl Node {
         }
         .context("cannot open storage")?;
         let logic = Arc::new(TableLogic {
-            engine: table::Engine,
+            engine: table::Engine::new(config.region.clone()),
         });
         let mut settings = raft::RaftSettings {
             node: raft::PeerNode {

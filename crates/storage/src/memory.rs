@@ -34,7 +34,7 @@ const CHUNK_MAX: usize = 64;
 #[derive(Default)]
 pub(crate) struct MemoryBackend {
     /// Indexed by [`Space::index`].
-    spaces: [RwLock<Map>; 5],
+    spaces: [RwLock<Map>; crate::store::SPACE_COUNT],
     raft_log: RwLock<BTreeMap<u64, Vec<u8>>>,
     raft_meta: RwLock<HashMap<String, Vec<u8>>>,
     /// Approximate bytes of keys and values held, for `size_on_disk`.
@@ -82,7 +82,8 @@ impl MemoryBackend {
     /// Applies every write of `writes` while holding the write locks of all the spaces it
     /// touches, so a reader sees either none of it or all of it, key by key.
     pub(crate) fn commit(&self, writes: WriteSet) -> Result<(), StorageError> {
-        let mut guards: [Option<RwLockWriteGuard<'_, Map>>; 5] = Default::default();
+        let mut guards: [Option<RwLockWriteGuard<'_, Map>>; crate::store::SPACE_COUNT] =
+            Default::default();
         // Space::ALL is in index order: the fixed lock order.
         for space in Space::ALL {
             if writes.touches(space) {
@@ -131,7 +132,7 @@ impl MemoryBackend {
     /// Replaces every space with `spaces` (spaces not listed become empty), atomically with
     /// respect to readers. The new maps are built before any lock is taken.
     pub(crate) fn import(&self, spaces: Vec<(Space, Vec<KeyValue>)>) -> Result<(), StorageError> {
-        let mut new: [Map; 5] = Default::default();
+        let mut new: [Map; crate::store::SPACE_COUNT] = Default::default();
         for (space, entries) in spaces {
             // A later entry for the same key wins, as in the sled backend.
             new[space.index()].extend(entries);

@@ -18,7 +18,7 @@ use crate::memory::{MemoryBackend, MemoryRange};
 
 /// Version of the on-disk layout (tree names, key encodings). Written at creation, checked
 /// at every open.
-pub const STORE_FORMAT_VERSION: u8 = 1;
+pub const STORE_FORMAT_VERSION: u8 = 2;
 
 /// Key of the format marker in sled's default tree.
 const FORMAT_KEY: &[u8] = b"meridian.format";
@@ -39,16 +39,29 @@ pub enum Space {
     Tokens,
     /// The Raft state machine's own state: last applied log id and membership.
     SmMeta,
+    /// Secondary index entries, keyed by index id, index key and table key.
+    Indexes,
+    /// The change log: one record per applied item change, keyed by table id and sequence
+    /// number; the source of Streams and of cross-region replication.
+    Changes,
+    /// Versions of deleted items of global tables, kept until every replica has them.
+    Tombstones,
 }
+
+/// How many spaces there are.
+pub(crate) const SPACE_COUNT: usize = 8;
 
 impl Space {
     /// Every space, in tree order.
-    pub const ALL: [Space; 5] = [
+    pub const ALL: [Space; SPACE_COUNT] = [
         Space::Items,
         Space::Tables,
         Space::Meta,
         Space::Tokens,
         Space::SmMeta,
+        Space::Indexes,
+        Space::Changes,
+        Space::Tombstones,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -58,6 +71,9 @@ impl Space {
             Space::Meta => 2,
             Space::Tokens => 3,
             Space::SmMeta => 4,
+            Space::Indexes => 5,
+            Space::Changes => 6,
+            Space::Tombstones => 7,
         }
     }
 
@@ -68,6 +84,9 @@ impl Space {
             Space::Meta => "sm.meta",
             Space::Tokens => "sm.tokens",
             Space::SmMeta => "sm.sm_meta",
+            Space::Indexes => "sm.indexes",
+            Space::Changes => "sm.changes",
+            Space::Tombstones => "sm.tombstones",
         }
     }
 }
@@ -94,7 +113,7 @@ pub(crate) enum Backend {
 pub(crate) struct SledBackend {
     pub(crate) db: sled::Db,
     /// Indexed by [`Space::index`].
-    spaces: [sled::Tree; 5],
+    spaces: [sled::Tree; SPACE_COUNT],
     pub(crate) raft_log: sled::Tree,
     pub(crate) raft_meta: sled::Tree,
     disk: DiskSync,
@@ -114,6 +133,9 @@ impl SledBackend {
             open_tree(Space::Meta.tree_name())?,
             open_tree(Space::Tokens.tree_name())?,
             open_tree(Space::SmMeta.tree_name())?,
+            open_tree(Space::Indexes.tree_name())?,
+            open_tree(Space::Changes.tree_name())?,
+            open_tree(Space::Tombstones.tree_name())?,
         ];
         let raft_log = open_tree("raft.log")?;
         let raft_meta = open_tree("raft.meta")?;

@@ -69,7 +69,13 @@ pub(crate) fn put_table(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<()
 pub(crate) fn drop_table(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<(), TableError> {
     view.delete(Space::Tables, meta.name.as_bytes().to_vec());
     view.delete(Space::Meta, stats_key(meta));
-    view.delete_prefix(Space::Items, &storage::keys::table_prefix(&meta.id))?;
+    let prefix = storage::keys::table_prefix(&meta.id);
+    view.delete_prefix(Space::Items, &prefix)?;
+    view.delete_prefix(Space::Tombstones, &prefix)?;
+    view.delete_prefix(Space::Changes, meta.id.as_bytes())?;
+    for index in meta.indexes() {
+        view.delete_prefix(Space::Indexes, index.id.as_bytes())?;
+    }
     Ok(())
 }
 

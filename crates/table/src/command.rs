@@ -7,12 +7,12 @@
 use serde::{Deserialize, Serialize};
 
 use expr::{Condition, Path, UpdateExpr};
-use model::{BillingMode, Item, TableMeta};
+use model::{BillingMode, Item, TableMeta, Version};
 
 use crate::error::{Rejection, TableError};
 
 /// Format version of an encoded [`Command`] or [`Outcome`]; the first byte of every payload.
-pub const COMMAND_FORMAT_VERSION: u8 = 1;
+pub const COMMAND_FORMAT_VERSION: u8 = 2;
 
 /// One entry of the region's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +39,67 @@ pub enum Command {
     TransactWrite(TransactWrite),
     /// TransactGetItems, serialized with the writes so it sees no partial transaction.
     TransactGet(Vec<ItemGet>),
+    /// Item versions from another region, each applied only if newer than the local one.
+    Replicate(RemoteBatch),
+    /// A replica region acknowledged a table's change log up to a sequence number.
+    AckReplication(ReplicationAck),
+    /// Sets the replica regions of a table (global tables).
+    SetReplicas(ReplicaSet),
+    /// Trims a table's change log of records every replica has and the stream no longer
+    /// keeps.
+    TrimChanges {
+        table: String,
+    },
+}
+
+/// One item's state in another region, as shipped by its replicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteChange {
+    /// The primary key attributes.
+    pub keys: Item,
+    /// The item, or None for a delete.
+    pub item: Option<Item>,
+    pub version: Version,
+}
+
+/// A batch of remote changes to one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteBatch {
+    pub table: String,
+    /// The region that sent it.
+    pub source: String,
+    pub changes: Vec<RemoteChange>,
+}
+
+/// What applying a [`RemoteBatch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReplicateResult {
+    /// Changes newer than the local version, now applied.
+    pub applied: u64,
+    /// Changes older than the local version: conflicts resolved in favour of the local one.
+    pub superseded: u64,
+    /// Changes already applied (the same version): repeats of at-least-once delivery.
+    pub duplicates: u64,
+    /// The table does not exist here; nothing was applied.
+    pub table_missing: bool,
+}
+
+/// A destination's acknowledgement of a table's change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationAck {
+    pub table: String,
+    pub destination: String,
+    /// The last sequence number the destination has committed.
+    pub seq: u64,
+}
+
+/// The replica regions of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaSet {
+    pub table: String,
+    /// Every replica region, this one included (empty: no longer global).
+    pub replicas: Vec<model::Replica>,
+    pub global_table_version: Option<String>,
 }
 
 /// UpdateTable's metadata changes.
@@ -124,6 +185,10 @@ pub enum Outcome {
     TransactWrite(Vec<WriteResult>),
     /// TransactGetItems; per item, the item (projected) and its full size for capacity.
     TransactGet(Vec<(Option<Item>, usize)>),
+    /// A remote batch was applied.
+    Replicated(ReplicateResult),
+    /// A bookkeeping command was applied.
+    Done,
     /// The command was refused; nothing changed.
     Rejected(Rejection),
 }

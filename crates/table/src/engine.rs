@@ -10,21 +10,27 @@ use serde::{Deserialize, Serialize};
 use expr::{Path, PathElement};
 use model::limits::{ITEM_SIZE_BYTES_MAX, TRANSACT_TOKEN_TTL_MS};
 use model::size::item_size;
-use model::{Item, TableMeta};
+use model::{Hlc, Item, TableMeta, Timestamp, Version};
 use storage::{ApplyView, Space};
 
 use crate::catalog::{adjust_stats, drop_table, put_table, view_table};
+use crate::changes::{self, ChangeRecord};
 use crate::command::{
     decode_versioned, encode_versioned, Command, ItemGet, ItemWrite, Outcome, ReturnValues,
     TableUpdate, TransactWrite, WriteKind, WriteResult,
 };
 use crate::error::{CancellationReason, Rejection, TableError};
-use crate::key::{decode_item, encode_item, key_of_item, key_of_request};
+use crate::indexes;
+use crate::key::{decode_item, encode_item, key_item, key_of_item, key_of_request};
+use crate::tombstone;
 
-/// Applies commands to one replica's state. Stateless: everything it needs is in the command
-/// and the view.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Engine;
+/// Applies commands to one replica's state. Everything it needs is in the command, the log
+/// entry's wall-clock reading and the view; it knows only which region it is in, which it
+/// stamps on the versions of local writes.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    region: String,
+}
 
 /// A write that passed its checks and is ready to be written.
 #[derive(Debug)]
@@ -47,23 +53,37 @@ struct TokenRecord {
 }
 
 impl Engine {
+    /// The engine of a replica in `region`.
+    pub fn new(region: impl Into<String>) -> Engine {
+        Engine {
+            region: region.into(),
+        }
+    }
+
+    /// The region this replica is in.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     /// Applies one encoded command and returns the encoded outcome. An `Err` is a failure of
     /// storage or encoding (fatal for the node); rejections are part of the outcome.
     pub fn apply_payload(
         &self,
         view: &mut ApplyView<'_>,
         payload: &[u8],
+        wall_ms: i64,
     ) -> Result<Vec<u8>, TableError> {
         let command = Command::decode(payload)?;
-        let outcome = self.apply(view, &command)?;
+        let outcome = self.apply(view, &command, wall_ms)?;
         outcome.encode()
     }
 
-    /// Applies one command.
+    /// Applies one command; `wall_ms` is the leader's clock when it proposed the entry.
     pub fn apply(
         &self,
         view: &mut ApplyView<'_>,
         command: &Command,
+        wall_ms: i64,
     ) -> Result<Outcome, TableError> {
         let outcome = match command {
             Command::CreateTable(meta) => self.create_table(view, meta)?,
@@ -80,12 +100,16 @@ impl Engine {
                 }
             })?,
             Command::Write(write) => match self.prepare(view, write)? {
-                Ok(prepared) => Outcome::Write(self.commit(view, prepared)?),
+                Ok(prepared) => Outcome::Write(self.commit(view, prepared, wall_ms)?),
                 Err(rejection) => Outcome::Rejected(rejection),
             },
-            Command::BatchWrite(writes) => self.batch_write(view, writes)?,
-            Command::TransactWrite(transact) => self.transact_write(view, transact)?,
+            Command::BatchWrite(writes) => self.batch_write(view, writes, wall_ms)?,
+            Command::TransactWrite(transact) => self.transact_write(view, transact, wall_ms)?,
             Command::TransactGet(gets) => self.transact_get(view, gets)?,
+            Command::Replicate(batch) => self.replicate(view, batch, wall_ms)?,
+            Command::AckReplication(ack) => self.ack_replication(view, ack, wall_ms)?,
+            Command::SetReplicas(set) => self.set_replicas(view, set)?,
+            Command::TrimChanges { table } => self.trim_changes(view, table, wall_ms)?,
         };
         Ok(outcome)
     }
@@ -274,30 +298,28 @@ impl Engine {
         }))
     }
 
-    /// Writes a prepared write and keeps the table's statistics.
+    /// Writes a prepared write with a new local version.
     fn commit(
         &self,
         view: &mut ApplyView<'_>,
         prepared: Prepared,
+        wall_ms: i64,
     ) -> Result<WriteResult, TableError> {
         if prepared.unchanged {
             return Ok(prepared.result);
         }
-        let old_count = i64::from(prepared.old.is_some());
-        let new_count = i64::from(prepared.new.is_some());
-        match &prepared.new {
-            Some(item) => view.put(
-                Space::Items,
-                prepared.storage_key.clone(),
-                encode_item(item)?,
-            ),
-            None => view.delete(Space::Items, prepared.storage_key.clone()),
-        }
-        adjust_stats(
+        let version = Version::new(tick(view, wall_ms)?, self.region.clone());
+        write_state(
             view,
-            &prepared.meta,
-            new_count - old_count,
-            prepared.result.new_size as i64 - prepared.result.old_size as i64,
+            &StateChange {
+                meta: &prepared.meta,
+                storage_key: &prepared.storage_key,
+                old: prepared.old.as_ref(),
+                new: prepared.new.as_ref(),
+                version: &version,
+                wall_ms,
+                by_service: false,
+            },
         )?;
         Ok(prepared.result)
     }
@@ -306,6 +328,7 @@ impl Engine {
         &self,
         view: &mut ApplyView<'_>,
         writes: &[ItemWrite],
+        wall_ms: i64,
     ) -> Result<Outcome, TableError> {
         let mut prepared = Vec::with_capacity(writes.len());
         for write in writes {
@@ -316,7 +339,7 @@ impl Engine {
         }
         let mut results = Vec::with_capacity(prepared.len());
         for p in prepared {
-            results.push(Ok(self.commit(view, p)?));
+            results.push(Ok(self.commit(view, p, wall_ms)?));
         }
         Ok(Outcome::BatchWrite(results))
     }
@@ -325,6 +348,7 @@ impl Engine {
         &self,
         view: &mut ApplyView<'_>,
         transact: &TransactWrite,
+        wall_ms: i64,
     ) -> Result<Outcome, TableError> {
         if let Some((token, digest)) = &transact.token {
             let token_key = token.as_bytes().to_vec();
@@ -339,7 +363,7 @@ impl Engine {
                     return Outcome::decode(&record.outcome);
                 }
             }
-            let outcome = self.transact_actions(view, &transact.actions)?;
+            let outcome = self.transact_actions(view, &transact.actions, wall_ms)?;
             let record = TokenRecord {
                 digest: *digest,
                 created_ms: transact.now_ms,
@@ -354,13 +378,14 @@ impl Engine {
             forget_expired_tokens(view, transact.now_ms)?;
             return Ok(outcome);
         }
-        self.transact_actions(view, &transact.actions)
+        self.transact_actions(view, &transact.actions, wall_ms)
     }
 
     fn transact_actions(
         &self,
         view: &mut ApplyView<'_>,
         actions: &[ItemWrite],
+        wall_ms: i64,
     ) -> Result<Outcome, TableError> {
         let mut prepared = Vec::with_capacity(actions.len());
         let mut reasons = Vec::with_capacity(actions.len());
@@ -399,7 +424,7 @@ impl Engine {
         }
         let mut results = Vec::with_capacity(prepared.len());
         for p in prepared {
-            results.push(self.commit(view, p)?);
+            results.push(self.commit(view, p, wall_ms)?);
         }
         Ok(Outcome::TransactWrite(results))
     }
@@ -433,6 +458,110 @@ impl Engine {
         }
         Ok(Outcome::TransactGet(out))
     }
+}
+
+/// Key in [`Space::Meta`] of the region's hybrid logical clock.
+const HLC_KEY: &[u8] = b"hlc";
+
+fn load_hlc(view: &mut ApplyView<'_>) -> Result<Hlc, TableError> {
+    let last = view
+        .get(Space::Meta, HLC_KEY)?
+        .and_then(|b| b.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    Ok(Hlc::at(Timestamp(last)))
+}
+
+fn store_hlc(view: &mut ApplyView<'_>, hlc: Hlc) {
+    view.put(
+        Space::Meta,
+        HLC_KEY.to_vec(),
+        hlc.last().0.to_be_bytes().to_vec(),
+    );
+}
+
+/// A timestamp for a local write, from the region's clock kept in the state machine (so every
+/// replica of the region computes the same one).
+pub(crate) fn tick(view: &mut ApplyView<'_>, wall_ms: i64) -> Result<Timestamp, TableError> {
+    let mut hlc = load_hlc(view)?;
+    let t = hlc.tick(wall_ms);
+    store_hlc(view, hlc);
+    Ok(t)
+}
+
+/// Advances the region's clock past a remote version's timestamp.
+pub(crate) fn observe(view: &mut ApplyView<'_>, remote: Timestamp) -> Result<(), TableError> {
+    let mut hlc = load_hlc(view)?;
+    if remote > hlc.last() {
+        hlc.observe(remote);
+        store_hlc(view, hlc);
+    }
+    Ok(())
+}
+
+/// One item going from `old` to `new` at `version`.
+pub(crate) struct StateChange<'a> {
+    pub(crate) meta: &'a TableMeta,
+    pub(crate) storage_key: &'a [u8],
+    pub(crate) old: Option<&'a Item>,
+    pub(crate) new: Option<&'a Item>,
+    pub(crate) version: &'a Version,
+    pub(crate) wall_ms: i64,
+    pub(crate) by_service: bool,
+}
+
+/// Writes an item's new state (or its deletion) and everything that follows from it, in the
+/// same write set: the item with its version, the tombstone of a global table's delete, index
+/// entries, statistics and the change-log record.
+pub(crate) fn write_state(
+    view: &mut ApplyView<'_>,
+    change: &StateChange<'_>,
+) -> Result<(), TableError> {
+    let meta = change.meta;
+    match change.new {
+        Some(item) => {
+            view.put(
+                Space::Items,
+                change.storage_key.to_vec(),
+                encode_item(item, change.version)?,
+            );
+            if meta.is_global() {
+                tombstone::remove(view, change.storage_key);
+            }
+        }
+        None => {
+            view.delete(Space::Items, change.storage_key.to_vec());
+            if meta.is_global() {
+                tombstone::put(view, change.storage_key, change.version)?;
+            }
+        }
+    }
+    indexes::maintain(view, meta, change.old, change.new)?;
+    let old_size = change.old.map(item_size).unwrap_or(0) as i64;
+    let new_size = change.new.map(item_size).unwrap_or(0) as i64;
+    adjust_stats(
+        view,
+        meta,
+        i64::from(change.new.is_some()) - i64::from(change.old.is_some()),
+        new_size - old_size,
+    )?;
+    if meta.records_changes() {
+        let keys = change
+            .new
+            .or(change.old)
+            .map(|item| key_item(&meta.key_schema, item))
+            .unwrap_or_default();
+        let record = ChangeRecord {
+            seq: 0,
+            keys,
+            old: change.old.cloned(),
+            new: change.new.cloned(),
+            version: change.version.clone(),
+            applied_ms: change.wall_ms,
+            by_service: change.by_service,
+        };
+        changes::append(view, &meta.id, record)?;
+    }
+    Ok(())
 }
 
 /// Tokens are also filed under `\0exp/<created ms><token>`, so expired ones can be found in

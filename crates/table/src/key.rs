@@ -118,12 +118,35 @@ pub fn key_item(schema: &KeySchema, item: &Item) -> Item {
         .collect()
 }
 
-/// Item values as stored: a format version byte, then bincode.
-pub(crate) fn encode_item(item: &Item) -> Result<Vec<u8>, crate::error::TableError> {
-    crate::command::encode_versioned(item)
+/// An item as stored, with the version of the write that produced it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredItem {
+    pub version: model::Version,
+    pub item: Item,
 }
 
-/// Decodes a stored item.
+/// The borrowed form of [`StoredItem`], for encoding without copies (bincode encodes both
+/// alike).
+#[derive(serde::Serialize)]
+struct StoredItemRef<'a> {
+    version: &'a model::Version,
+    item: &'a Item,
+}
+
+/// Item values as stored: a format version byte, then bincode of [`StoredItem`].
+pub(crate) fn encode_item(
+    item: &Item,
+    version: &model::Version,
+) -> Result<Vec<u8>, crate::error::TableError> {
+    crate::command::encode_versioned(&StoredItemRef { version, item })
+}
+
+/// Decodes a stored item, without its version.
 pub(crate) fn decode_item(bytes: &[u8]) -> Result<Item, crate::error::TableError> {
+    decode_stored(bytes).map(|stored| stored.item)
+}
+
+/// Decodes a stored item with its version.
+pub fn decode_stored(bytes: &[u8]) -> Result<StoredItem, crate::error::TableError> {
     crate::command::decode_versioned(bytes)
 }

@@ -6,19 +6,25 @@
 //! anything async: the `raft` crate drives it, the `api` crate calls its reads.
 
 pub mod catalog;
+pub mod changes;
 pub mod command;
 pub mod engine;
 pub mod error;
+mod indexes;
 pub mod key;
 pub mod read;
+mod replica;
+pub mod tombstone;
 
 pub use catalog::{list_tables, load_table, table_stats, TableStats};
+pub use changes::{read_changes, replication_cursor, ChangeRecord};
 pub use command::{
-    Command, ItemGet, ItemWrite, Outcome, ReturnValues, TableUpdate, TransactWrite, WriteKind,
-    WriteResult,
+    Command, ItemGet, ItemWrite, Outcome, RemoteBatch, RemoteChange, ReplicaSet, ReplicateResult,
+    ReplicationAck, ReturnValues, TableUpdate, TransactWrite, WriteKind, WriteResult,
 };
 pub use engine::Engine;
 pub use error::{CancellationReason, Rejection, TableError};
+pub use key::{decode_stored, StoredItem};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
 
 #[cfg(test)]

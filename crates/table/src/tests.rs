@@ -20,7 +20,12 @@ fn apply(store: &Store, command: Command) -> Outcome {
     let outcome = {
         let mut view = ApplyView::new(store, &mut writes);
         let payload = command.encode().unwrap();
-        Outcome::decode(&Engine.apply_payload(&mut view, &payload).unwrap()).unwrap()
+        Outcome::decode(
+            &Engine::new("us-east-1")
+                .apply_payload(&mut view, &payload, 1_700_000_000_000)
+                .unwrap(),
+        )
+        .unwrap()
     };
     store.commit(writes).unwrap();
     outcome
@@ -56,6 +61,12 @@ fn meta(name: &str, sort: Option<ScalarType>) -> TableMeta {
         table_class: "STANDARD".into(),
         created_ms: 0,
         status: TableStatus::Active,
+        global_indexes: Vec::new(),
+        local_indexes: Vec::new(),
+        stream: None,
+        ttl: None,
+        replicas: Vec::new(),
+        global_table_version: None,
     }
 }
 

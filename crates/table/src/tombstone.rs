@@ -1,0 +1,78 @@
+//! Tombstones: the versions of deleted items of global tables, kept under the item's storage
+//! key in [`Space::Tombstones`] so that a late or repeated remote write older than the delete
+//! cannot bring the item back. A tombstone is collected once every replica region has
+//! acknowledged the change record of its delete.
+
+use serde::{Deserialize, Serialize};
+
+use model::{TableMeta, Version};
+use storage::{ApplyView, Space, Store};
+
+use crate::changes::ChangeRecord;
+use crate::command::{decode_versioned, encode_versioned};
+use crate::error::TableError;
+
+/// A deleted item's version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub version: Version,
+}
+
+pub(crate) fn put(
+    view: &mut ApplyView<'_>,
+    storage_key: &[u8],
+    version: &Version,
+) -> Result<(), TableError> {
+    let tombstone = Tombstone {
+        version: version.clone(),
+    };
+    view.put(
+        Space::Tombstones,
+        storage_key.to_vec(),
+        encode_versioned(&tombstone)?,
+    );
+    Ok(())
+}
+
+pub(crate) fn get(
+    view: &mut ApplyView<'_>,
+    storage_key: &[u8],
+) -> Result<Option<Tombstone>, TableError> {
+    match view.get(Space::Tombstones, storage_key)? {
+        Some(bytes) => Ok(Some(decode_versioned(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn remove(view: &mut ApplyView<'_>, storage_key: &[u8]) {
+    view.delete(Space::Tombstones, storage_key.to_vec());
+}
+
+/// Removes the tombstone a delete record left, if it is still that delete's.
+pub(crate) fn collect(
+    view: &mut ApplyView<'_>,
+    meta: &TableMeta,
+    record: &ChangeRecord,
+) -> Result<(), TableError> {
+    let Ok(key) = crate::key::key_of_request(&meta.key_schema, &record.keys) else {
+        return Ok(());
+    };
+    let storage_key = key.storage_key(meta);
+    if get(view, &storage_key)?.is_some_and(|t| t.version == record.version) {
+        remove(view, &storage_key);
+    }
+    Ok(())
+}
+
+/// Every tombstone of a table: (storage key, tombstone).
+pub fn table_tombstones(
+    store: &Store,
+    meta: &TableMeta,
+) -> Result<Vec<(Vec<u8>, Tombstone)>, TableError> {
+    let mut out = Vec::new();
+    for entry in store.scan_prefix(Space::Tombstones, &storage::keys::table_prefix(&meta.id)) {
+        let (key, bytes) = entry?;
+        out.push((key, decode_versioned(&bytes)?));
+    }
+    Ok(out)
+}
