@@ -35,4 +35,10 @@ pub trait Region: Send + Sync {
 
     /// The clock table timestamps come from.
     fn clock(&self) -> &dyn model::Clock;
+
+    /// Whether this node leads its region now: background work that proposes commands
+    /// (replication, TTL sweeps, index backfills) runs only on the leader.
+    fn is_leader(&self) -> bool {
+        true
+    }
 }

@@ -59,6 +59,10 @@ impl api::Region for RegionHandle {
     fn clock(&self) -> &dyn model::Clock {
         &self.clock
     }
+
+    fn is_leader(&self) -> bool {
+        self.group.is_leader()
+    }
 }
 
 /// Raft failures reach clients as retryable errors; the detail stays in the log.
