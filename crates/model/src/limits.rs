@@ -72,3 +72,18 @@ pub const STREAM_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 pub const REPLICATION_BATCH_CHANGES_MAX: usize = 256;
 /// Most bytes of items in one cross-region replication batch.
 pub const REPLICATION_BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Global secondary indexes per table.
+pub const GLOBAL_INDEXES_MAX: usize = 20;
+/// Local secondary indexes per table.
+pub const LOCAL_INDEXES_MAX: usize = 5;
+/// Projected non-key attributes across all of a table's secondary indexes.
+pub const PROJECTED_ATTRIBUTES_MAX: usize = 100;
+/// Length of an index name.
+pub const INDEX_NAME_LEN_MIN: usize = 3;
+/// Length of an index name.
+pub const INDEX_NAME_LEN_MAX: usize = 255;
+/// An item collection (the items sharing a partition key in a table with local secondary
+/// indexes, with their index entries) may not exceed 10 GB.
+pub const ITEM_COLLECTION_BYTES_MAX: u64 = 10 * 1024 * 1024 * 1024;
+/// Items one backfill command copies into a new index: bounded work per log entry.
+pub const INDEX_BACKFILL_ITEMS_PER_COMMAND: usize = 256;

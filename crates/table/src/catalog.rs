@@ -74,8 +74,9 @@ pub(crate) fn drop_table(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<(
     view.delete_prefix(Space::Tombstones, &prefix)?;
     view.delete_prefix(Space::Changes, meta.id.as_bytes())?;
     for index in meta.indexes() {
-        view.delete_prefix(Space::Indexes, index.id.as_bytes())?;
+        crate::indexes::drop_index(view, index)?;
     }
+    crate::indexes::drop_collections(view, meta)?;
     Ok(())
 }
 

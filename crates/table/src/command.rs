@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use expr::{Condition, Path, UpdateExpr};
-use model::{BillingMode, Item, TableMeta, Version};
+use model::{BillingMode, IndexMeta, Item, ScalarType, TableMeta, Version};
 
 use crate::error::{Rejection, TableError};
 
@@ -49,6 +49,34 @@ pub enum Command {
     /// keeps.
     TrimChanges {
         table: String,
+    },
+    /// UpdateTable's GlobalSecondaryIndexUpdates Create: adds the index (CREATING,
+    /// backfilling) and the attribute definitions its keys need.
+    CreateIndex {
+        table: String,
+        index: IndexMeta,
+        attribute_definitions: Vec<(String, ScalarType)>,
+    },
+    /// UpdateTable's GlobalSecondaryIndexUpdates Delete.
+    DeleteIndex {
+        table: String,
+        index: String,
+    },
+    /// UpdateTable's GlobalSecondaryIndexUpdates Update: new (read, write) capacity units.
+    UpdateIndex {
+        table: String,
+        index: String,
+        provisioned: (u64, u64),
+        now_ms: i64,
+    },
+    /// Copies up to `limit` existing items after the table storage key `after_key` into a
+    /// backfilling index; proposed by the region leader's backfill task until it answers
+    /// `Outcome::Backfilled { next: None }`, which also marks the index ACTIVE.
+    BackfillIndex {
+        table: String,
+        index: String,
+        after_key: Option<Vec<u8>>,
+        limit: u32,
     },
 }
 
@@ -191,6 +219,8 @@ pub enum Outcome {
     Done,
     /// The command was refused; nothing changed.
     Rejected(Rejection),
+    /// A backfill page was copied; where the next one starts (None: the index is complete).
+    Backfilled { next: Option<Vec<u8>> },
 }
 
 /// What one applied write reports back.

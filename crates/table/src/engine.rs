@@ -110,6 +110,30 @@ impl Engine {
             Command::AckReplication(ack) => self.ack_replication(view, ack, wall_ms)?,
             Command::SetReplicas(set) => self.set_replicas(view, set)?,
             Command::TrimChanges { table } => self.trim_changes(view, table, wall_ms)?,
+            Command::CreateIndex {
+                table,
+                index,
+                attribute_definitions,
+            } => indexes::create_index(view, table, index, attribute_definitions)?,
+            Command::DeleteIndex { table, index } => indexes::delete_index(view, table, index)?,
+            Command::UpdateIndex {
+                table,
+                index,
+                provisioned,
+                now_ms,
+            } => indexes::update_index(view, table, index, *provisioned, *now_ms)?,
+            Command::BackfillIndex {
+                table,
+                index,
+                after_key,
+                limit,
+            } => indexes::backfill(
+                view,
+                table,
+                index,
+                after_key.as_deref(),
+                usize::try_from(*limit).unwrap_or(usize::MAX),
+            )?,
         };
         Ok(outcome)
     }
@@ -275,6 +299,11 @@ impl Engine {
                 }
             }
         };
+        if let Some(item) = new.as_ref().filter(|_| !unchanged) {
+            if let Err(rejection) = indexes::check(&meta, item) {
+                return Ok(Err(rejection));
+            }
+        }
         let new_size = new.as_ref().map(item_size).unwrap_or(0);
         let attributes = match write.return_values {
             ReturnValues::None => None,

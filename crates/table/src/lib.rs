@@ -10,9 +10,10 @@ pub mod changes;
 pub mod command;
 pub mod engine;
 pub mod error;
-mod indexes;
+pub mod indexes;
 pub mod key;
 pub mod read;
+mod read_index;
 mod replica;
 pub mod tombstone;
 
@@ -24,8 +25,11 @@ pub use command::{
 };
 pub use engine::Engine;
 pub use error::{CancellationReason, Rejection, TableError};
+pub use indexes::{index_stats, IndexStats};
 pub use key::{decode_stored, StoredItem};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,8 @@ pub enum Select {
     AllAttributes,
     SpecificAttributes,
     Count,
+    /// ALL_PROJECTED_ATTRIBUTES: the default when reading an index.
+    AllProjectedAttributes,
 }
 
 /// GetItem's answer.
@@ -43,6 +45,8 @@ pub struct QueryInput {
     pub limit: Option<usize>,
     pub exclusive_start_key: Option<Item>,
     pub forward: bool,
+    /// IndexName: query this secondary index instead of the table.
+    pub index: Option<String>,
 }
 
 /// A Scan (or one segment of a parallel scan).
@@ -56,6 +60,8 @@ pub struct ScanInput {
     pub exclusive_start_key: Option<Item>,
     /// (Segment, TotalSegments).
     pub segment: Option<(u32, u32)>,
+    /// IndexName: scan this secondary index instead of the table.
+    pub index: Option<String>,
 }
 
 /// One page of a Query or Scan.
@@ -70,9 +76,9 @@ pub struct PageOutput {
     pub scanned_bytes: usize,
 }
 
-type ReadResult<T> = Result<Result<T, Rejection>, TableError>;
+pub(crate) type ReadResult<T> = Result<Result<T, Rejection>, TableError>;
 
-fn table_or_reject(store: &Store, name: &str) -> ReadResult<TableMeta> {
+pub(crate) fn table_or_reject(store: &Store, name: &str) -> ReadResult<TableMeta> {
     Ok(load_table(store, name)?
         .ok_or_else(|| Rejection::ResourceNotFound("Requested resource not found".into())))
 }
@@ -110,7 +116,7 @@ fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
     storage::keys::prefix_range(prefix).1
 }
 
-fn type_mismatch() -> Rejection {
+pub(crate) fn type_mismatch() -> Rejection {
     Rejection::validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
 }
 
@@ -120,6 +126,9 @@ pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
         Ok(meta) => meta,
         Err(r) => return Ok(Err(r)),
     };
+    if let Some(index) = &input.index {
+        return crate::read_index::query(store, &meta, index, input);
+    }
     let schema = &meta.key_schema;
     let mut partition = None;
     let mut sort = None;
@@ -231,6 +240,9 @@ pub fn scan(store: &Store, input: &ScanInput) -> ReadResult<PageOutput> {
         Ok(meta) => meta,
         Err(r) => return Ok(Err(r)),
     };
+    if let Some(index) = &input.index {
+        return crate::read_index::scan(store, &meta, index, input);
+    }
     let prefix = storage::keys::table_prefix(&meta.id);
     let mut lower = Bound::Included(prefix.clone());
     if let Some(start) = &input.exclusive_start_key {
@@ -264,7 +276,7 @@ pub fn scan(store: &Store, input: &ScanInput) -> ReadResult<PageOutput> {
 }
 
 /// Which of `total` segments a partition belongs to (FNV-1a of its encoded key).
-fn segment_of(encoded_partition: &[u8], total: u32) -> u32 {
+pub(crate) fn segment_of(encoded_partition: &[u8], total: u32) -> u32 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in encoded_partition {
         hash ^= u64::from(*b);
@@ -282,15 +294,41 @@ fn page(
     limit: Option<usize>,
     in_segment: impl Fn(&Item) -> bool,
 ) -> ReadResult<PageOutput> {
-    let mut out = PageOutput::default();
-    for entry in iter {
+    let items = iter.map(|entry| {
         let (_, bytes) = entry?;
         let item = decode_item(&bytes)?;
+        let size = item_size(&item);
+        Ok((item, size))
+    });
+    page_of(
+        items,
+        filter,
+        projection,
+        select,
+        limit,
+        in_segment,
+        |item: &Item| key_item(&meta.key_schema, item),
+    )
+}
+
+/// One page over already decoded items, each with the bytes it counts as read.
+pub(crate) fn page_of(
+    items: impl Iterator<Item = Result<(Item, usize), TableError>>,
+    filter: Option<&Condition>,
+    projection: Option<&[Path]>,
+    select: Select,
+    limit: Option<usize>,
+    in_segment: impl Fn(&Item) -> bool,
+    last_key_of: impl Fn(&Item) -> Item,
+) -> ReadResult<PageOutput> {
+    let mut out = PageOutput::default();
+    for entry in items {
+        let (item, size) = entry?;
         if !in_segment(&item) {
             continue;
         }
         out.scanned_count += 1;
-        out.scanned_bytes += item_size(&item);
+        out.scanned_bytes += size;
         let matched = match filter {
             Some(condition) => match condition.evaluate(&item) {
                 Ok(m) => m,
@@ -302,7 +340,7 @@ fn page(
         // when nothing follows; the next page is then empty.
         let full = limit.is_some_and(|l| out.scanned_count >= l)
             || out.scanned_bytes >= PAGE_SIZE_BYTES_MAX;
-        let last_key = full.then(|| key_item(&meta.key_schema, &item));
+        let last_key = full.then(|| last_key_of(&item));
         if matched {
             out.count += 1;
             if select != Select::Count {
@@ -320,7 +358,7 @@ fn page(
     Ok(Ok(out))
 }
 
-fn compare_scalar(a: &AttributeValue, b: &AttributeValue) -> std::cmp::Ordering {
+pub(crate) fn compare_scalar(a: &AttributeValue, b: &AttributeValue) -> std::cmp::Ordering {
     match (a, b) {
         (AttributeValue::S(x), AttributeValue::S(y)) => x.as_bytes().cmp(y.as_bytes()),
         (AttributeValue::N(x), AttributeValue::N(y)) => x.cmp(y),
@@ -329,7 +367,7 @@ fn compare_scalar(a: &AttributeValue, b: &AttributeValue) -> std::cmp::Ordering 
     }
 }
 
-fn scalar_text(v: &AttributeValue) -> String {
+pub(crate) fn scalar_text(v: &AttributeValue) -> String {
     match v {
         AttributeValue::S(s) => s.clone(),
         AttributeValue::N(n) => n.to_string(),

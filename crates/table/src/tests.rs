@@ -11,11 +11,11 @@ use storage::{ApplyView, Store, WriteSet};
 
 use crate::*;
 
-fn store() -> Store {
+pub(crate) fn store() -> Store {
     Store::open(None, 8 * 1024 * 1024).unwrap()
 }
 
-fn apply(store: &Store, command: Command) -> Outcome {
+pub(crate) fn apply(store: &Store, command: Command) -> Outcome {
     let mut writes = WriteSet::new();
     let outcome = {
         let mut view = ApplyView::new(store, &mut writes);
@@ -31,7 +31,7 @@ fn apply(store: &Store, command: Command) -> Outcome {
     outcome
 }
 
-fn meta(name: &str, sort: Option<ScalarType>) -> TableMeta {
+pub(crate) fn meta(name: &str, sort: Option<ScalarType>) -> TableMeta {
     TableMeta {
         name: name.into(),
         id: uuid::Uuid::new_v4(),
@@ -70,22 +70,22 @@ fn meta(name: &str, sort: Option<ScalarType>) -> TableMeta {
     }
 }
 
-fn s(x: &str) -> V {
+pub(crate) fn s(x: &str) -> V {
     V::S(x.into())
 }
 
-fn n(x: &str) -> V {
+pub(crate) fn n(x: &str) -> V {
     V::N(model::Number::parse(x).unwrap())
 }
 
-fn item(pairs: &[(&str, V)]) -> Item {
+pub(crate) fn item(pairs: &[(&str, V)]) -> Item {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
 }
 
-fn put(table: &str, it: Item) -> Command {
+pub(crate) fn put(table: &str, it: Item) -> Command {
     Command::Write(ItemWrite {
         table: table.into(),
         kind: WriteKind::Put { item: it },
@@ -95,7 +95,7 @@ fn put(table: &str, it: Item) -> Command {
     })
 }
 
-fn bind(values: &[(&str, V)]) -> Bindings {
+pub(crate) fn bind(values: &[(&str, V)]) -> Bindings {
     let values: BTreeMap<String, V> = values
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
@@ -238,7 +238,7 @@ fn t10_key_validation() {
     ));
 }
 
-fn query_input(predicates: Vec<expr::KeyPredicate>) -> QueryInput {
+pub(crate) fn query_input(predicates: Vec<expr::KeyPredicate>) -> QueryInput {
     QueryInput {
         table: "q".into(),
         key_conditions: predicates,
@@ -248,6 +248,7 @@ fn query_input(predicates: Vec<expr::KeyPredicate>) -> QueryInput {
         limit: None,
         exclusive_start_key: None,
         forward: true,
+        index: None,
     }
 }
 
@@ -340,6 +341,7 @@ fn t20_scan_segments_partition_the_table() {
             limit: None,
             exclusive_start_key: None,
             segment: Some((segment, 4)),
+            index: None,
         };
         let page = scan(&store, &input).unwrap().unwrap();
         assert!(page.count > 10, "segment {segment} got {}", page.count);

@@ -1,0 +1,296 @@
+//! Query and Scan with IndexName: range reads over an index's entries (see `indexes` for their
+//! layout), with DynamoDB's rules for what an index read may ask for. A local secondary index
+//! fetches attributes it does not project from the table, as DynamoDB does; a global one
+//! returns only what it projects.
+
+use std::ops::Bound;
+
+use expr::{KeyOp, Path};
+use model::size::item_size;
+use model::{AttributeValue, IndexMeta, Item, ProjectionType, ScalarType, TableMeta};
+use storage::{Space, Store};
+
+use crate::error::{Rejection, TableError};
+use crate::indexes::{
+    begins_with_prefix, decode_entry, entry_key, entry_key_item, partition_prefix, projects,
+    sort_prefix,
+};
+use crate::key::{decode_item, key_of_item};
+use crate::read::{
+    compare_scalar, page_of, scalar_text, segment_of, type_mismatch, PageOutput, QueryInput,
+    ReadResult, ScanInput, Select,
+};
+
+/// How a read finds its index, or the rejection DynamoDB gives.
+fn resolve<'a>(meta: &'a TableMeta, name: &str) -> Result<&'a IndexMeta, Rejection> {
+    let index = meta.index(name).ok_or_else(|| {
+        Rejection::validation(format!(
+            "The table does not have the specified index: {name}"
+        ))
+    })?;
+    if index.backfilling {
+        return Err(Rejection::validation(format!(
+            "Cannot read from backfilling global secondary index: {name}"
+        )));
+    }
+    Ok(index)
+}
+
+fn is_local(meta: &TableMeta, index: &IndexMeta) -> bool {
+    meta.local_indexes.iter().any(|i| i.id == index.id)
+}
+
+/// Whether each entry must be completed from the table: a local index read that asks for
+/// attributes the index does not hold. For a global index such a Select is refused.
+fn needs_table(
+    meta: &TableMeta,
+    index: &IndexMeta,
+    select: Select,
+    projection: Option<&[Path]>,
+) -> Result<bool, Rejection> {
+    let wants_more = match select {
+        Select::AllAttributes => index.projection != ProjectionType::All,
+        Select::SpecificAttributes => projection.is_some_and(|paths| {
+            paths
+                .iter()
+                .any(|p| p.top().is_some_and(|name| !projects(meta, index, name)))
+        }),
+        Select::Count | Select::AllProjectedAttributes => false,
+    };
+    if !wants_more {
+        return Ok(false);
+    }
+    if is_local(meta, index) {
+        return Ok(true);
+    }
+    if select == Select::AllAttributes {
+        return Err(Rejection::validation(format!(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+            index.name
+        )));
+    }
+    // A projection naming attributes a global index lacks returns what the index has.
+    Ok(false)
+}
+
+/// Decoded entries of an index range, completed from the table when `fetch` is set.
+fn entries<'a>(
+    store: &'a Store,
+    meta: &'a TableMeta,
+    iter: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), storage::StorageError>> + 'a,
+    fetch: bool,
+) -> impl Iterator<Item = Result<(Item, usize), TableError>> + 'a {
+    iter.map(move |entry| {
+        let (_, bytes) = entry?;
+        let item = decode_entry(&bytes)?;
+        let size = item_size(&item);
+        if !fetch {
+            return Ok((item, size));
+        }
+        let Ok(key) = key_of_item(&meta.key_schema, &item) else {
+            return Ok((item, size));
+        };
+        match store.get(Space::Items, &key.storage_key(meta))? {
+            Some(bytes) => {
+                let full = decode_item(&bytes)?;
+                let full_size = item_size(&full);
+                Ok((full, size + full_size))
+            }
+            None => Ok((item, size)),
+        }
+    })
+}
+
+fn invalid_start_key() -> Rejection {
+    Rejection::validation(
+        "The provided starting key is invalid: The provided key element does not match the schema",
+    )
+}
+
+/// The storage key of an ExclusiveStartKey on an index: it must hold the table key and the
+/// index key, with their types.
+fn start_key(meta: &TableMeta, index: &IndexMeta, start: &Item) -> Result<Vec<u8>, Rejection> {
+    let expected = entry_key_item(meta, index, start);
+    if expected.len() != start.len() || key_of_item(&meta.key_schema, start).is_err() {
+        return Err(invalid_start_key());
+    }
+    entry_key(meta, index, start).ok_or_else(invalid_start_key)
+}
+
+fn successor(key: Vec<u8>) -> Bound<Vec<u8>> {
+    match storage::keys::prefix_successor(&key) {
+        Some(next) => Bound::Excluded(next),
+        None => Bound::Unbounded,
+    }
+}
+
+/// Query on an index.
+pub(crate) fn query(
+    store: &Store,
+    meta: &TableMeta,
+    name: &str,
+    input: &QueryInput,
+) -> ReadResult<PageOutput> {
+    let index = match resolve(meta, name) {
+        Ok(index) => index,
+        Err(r) => return Ok(Err(r)),
+    };
+    let schema = &index.key_schema;
+    let mut partition = None;
+    let mut sort = None;
+    for predicate in &input.key_conditions {
+        if predicate.attribute == schema.partition.name {
+            let KeyOp::Eq(value) = &predicate.op else {
+                return Ok(Err(Rejection::validation(
+                    "Query key condition not supported",
+                )));
+            };
+            if !schema.partition.scalar.matches(value) {
+                return Ok(Err(type_mismatch()));
+            }
+            partition = Some(value.clone());
+        } else if schema
+            .sort
+            .as_ref()
+            .is_some_and(|s| s.name == predicate.attribute)
+        {
+            sort = Some(&predicate.op);
+        } else {
+            return Ok(Err(Rejection::validation(format!(
+                "Query condition missed key schema element: {}",
+                schema.partition.name
+            ))));
+        }
+    }
+    let Some(partition) = partition else {
+        return Ok(Err(Rejection::validation(format!(
+            "Query condition missed key schema element: {}",
+            schema.partition.name
+        ))));
+    };
+    if let Some(filter) = &input.filter {
+        let key_path = filter
+            .paths()
+            .into_iter()
+            .find_map(|p| p.top().filter(|name| schema.is_key_attribute(name)));
+        if let Some(name) = key_path {
+            return Ok(Err(Rejection::validation(format!(
+                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}"
+            ))));
+        }
+    }
+    let fetch = match needs_table(meta, index, input.select, input.projection.as_deref()) {
+        Ok(fetch) => fetch,
+        Err(r) => return Ok(Err(r)),
+    };
+    let prefix = partition_prefix(index, &partition);
+    let mut lower = Bound::Included(prefix.clone());
+    let mut upper = successor(prefix);
+    if let (Some(op), Some(sort_attr)) = (sort, schema.sort.as_ref()) {
+        let scalar = sort_attr.scalar;
+        let check = |v: &AttributeValue| scalar.matches(v);
+        let at = |v: &AttributeValue| sort_prefix(index, &partition, v);
+        match op {
+            KeyOp::Eq(v) if check(v) => {
+                lower = Bound::Included(at(v));
+                upper = successor(at(v));
+            }
+            KeyOp::Lt(v) if check(v) => upper = Bound::Excluded(at(v)),
+            KeyOp::Le(v) if check(v) => upper = successor(at(v)),
+            KeyOp::Gt(v) if check(v) => {
+                lower = match successor(at(v)) {
+                    Bound::Excluded(next) => Bound::Included(next),
+                    other => other,
+                }
+            }
+            KeyOp::Ge(v) if check(v) => lower = Bound::Included(at(v)),
+            KeyOp::Between(lo, hi) if check(lo) && check(hi) => {
+                if compare_scalar(lo, hi) == std::cmp::Ordering::Greater {
+                    return Ok(Err(Rejection::validation(format!(
+                        "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {{{}:{}}}, upper bound operand: AttributeValue: {{{}:{}}}",
+                        lo.type_name(), scalar_text(lo), hi.type_name(), scalar_text(hi)
+                    ))));
+                }
+                lower = Bound::Included(at(lo));
+                upper = successor(at(hi));
+            }
+            KeyOp::BeginsWith(v) if check(v) => {
+                if scalar == ScalarType::N {
+                    return Ok(Err(Rejection::validation(
+                        "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                    )));
+                }
+                let p = begins_with_prefix(index, &partition, v);
+                lower = Bound::Included(p.clone());
+                upper = successor(p);
+            }
+            _ => return Ok(Err(type_mismatch())),
+        }
+    }
+    if let Some(start) = &input.exclusive_start_key {
+        if start.get(&schema.partition.name) != Some(&partition) {
+            return Ok(Err(invalid_start_key()));
+        }
+        let key = match start_key(meta, index, start) {
+            Ok(key) => key,
+            Err(r) => return Ok(Err(r)),
+        };
+        if input.forward {
+            lower = Bound::Excluded(key);
+        } else {
+            upper = Bound::Excluded(key);
+        }
+    }
+    let iter = store.range(Space::Indexes, lower, upper, !input.forward);
+    page_of(
+        entries(store, meta, iter, fetch),
+        input.filter.as_ref(),
+        input.projection.as_deref(),
+        input.select,
+        input.limit,
+        |_| true,
+        |item: &Item| entry_key_item(meta, index, item),
+    )
+}
+
+/// Scan of an index.
+pub(crate) fn scan(
+    store: &Store,
+    meta: &TableMeta,
+    name: &str,
+    input: &ScanInput,
+) -> ReadResult<PageOutput> {
+    let index = match resolve(meta, name) {
+        Ok(index) => index,
+        Err(r) => return Ok(Err(r)),
+    };
+    let fetch = match needs_table(meta, index, input.select, input.projection.as_deref()) {
+        Ok(fetch) => fetch,
+        Err(r) => return Ok(Err(r)),
+    };
+    let prefix = index.id.as_bytes().to_vec();
+    let mut lower = Bound::Included(prefix.clone());
+    if let Some(start) = &input.exclusive_start_key {
+        match start_key(meta, index, start) {
+            Ok(key) => lower = Bound::Excluded(key),
+            Err(r) => return Ok(Err(r)),
+        }
+    }
+    let iter = store.range(Space::Indexes, lower, successor(prefix), false);
+    let partition_name = index.key_schema.partition.name.clone();
+    let in_segment = move |item: &Item| match (input.segment, item.get(&partition_name)) {
+        (Some((segment, total)), Some(pk)) => {
+            segment_of(&partition_prefix(index, pk), total) == segment
+        }
+        _ => true,
+    };
+    page_of(
+        entries(store, meta, iter, fetch),
+        input.filter.as_ref(),
+        input.projection.as_deref(),
+        input.select,
+        input.limit,
+        in_segment,
+        |item: &Item| entry_key_item(meta, index, item),
+    )
+}
