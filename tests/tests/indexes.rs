@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::Client;
 use meridian_tests::*;
 
 #[tokio::test]
-#[ignore = "secondary indexes are not supported yet (README: What does not work yet)"]
 async fn t40_global_secondary_index() {
     let server = Server::start().await;
     let c = server.client();
@@ -164,7 +163,6 @@ async fn t40_global_secondary_index() {
 }
 
 #[tokio::test]
-#[ignore = "secondary indexes are not supported yet (README: What does not work yet)"]
 async fn t41_local_secondary_index() {
     let server = Server::start().await;
     let c = server.client();

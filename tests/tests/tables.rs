@@ -351,7 +351,6 @@ async fn t30_update_table_throughput_and_billing_mode() {
 }
 
 #[tokio::test]
-#[ignore = "secondary indexes are not supported yet (README: What does not work yet)"]
 async fn t31_update_table_adds_global_secondary_index() {
     let server = Server::start().await;
     let c = server.client();
@@ -626,7 +625,6 @@ async fn t70_describe_endpoints_and_limits() {
 }
 
 #[tokio::test]
-#[ignore = "secondary indexes are not supported yet (README: What does not work yet)"]
 async fn t80_create_table_with_indexes_describes_them() {
     let server = Server::start().await;
     let c = server.client();

@@ -24,6 +24,10 @@ pub(crate) struct TableDescription<'a> {
     billing_mode_summary: Option<BillingModeSummary>,
     deletion_protection_enabled: bool,
     table_class_summary: TableClassSummary<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    global_secondary_indexes: Vec<crate::indexes::IndexDescription<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    local_secondary_indexes: Vec<crate::indexes::IndexDescription<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,6 +80,8 @@ impl<'a> TableDescription<'a> {
     pub(crate) fn new(meta: &'a TableMeta, item_count: u64, size_bytes: u64) -> Self {
         let on_demand = meta.billing_mode == BillingMode::PayPerRequest;
         let p = &meta.provisioned;
+        let (global_secondary_indexes, local_secondary_indexes) =
+            crate::indexes::describe(meta, &|_| (0, 0));
         TableDescription {
             attribute_definitions: meta
                 .attribute_definitions
@@ -123,7 +129,20 @@ impl<'a> TableDescription<'a> {
             table_class_summary: TableClassSummary {
                 table_class: &meta.table_class,
             },
+            global_secondary_indexes,
+            local_secondary_indexes,
         }
+    }
+
+    /// Reports each secondary index with its (ItemCount, IndexSizeBytes).
+    pub(crate) fn with_indexes(
+        mut self,
+        meta: &'a TableMeta,
+        stats: &dyn Fn(&model::IndexMeta) -> (u64, u64),
+    ) -> Self {
+        (self.global_secondary_indexes, self.local_secondary_indexes) =
+            crate::indexes::describe(meta, stats);
+        self
     }
 
     /// Overrides the status (DeleteTable answers with DELETING).

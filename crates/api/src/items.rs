@@ -24,6 +24,8 @@ pub struct WriteRequest {
     pub capacity: CapacityMode,
     /// TableName as given (a name or a table ARN), which ConsumedCapacity echoes.
     pub table_shown: String,
+    /// ReturnItemCollectionMetrics = SIZE.
+    pub collection_metrics: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,7 +70,10 @@ pub(crate) fn decode_write(op: WriteOp, body: &[u8]) -> Result<WriteRequest, Api
     };
     let return_values = wire::return_values(&mut v, wire.return_values.as_deref());
     let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
-    wire::return_item_collection_metrics(&mut v, wire.return_item_collection_metrics.as_deref());
+    let collection_metrics = wire::return_item_collection_metrics(
+        &mut v,
+        wire.return_item_collection_metrics.as_deref(),
+    );
     let return_old_on_condition_failure = wire::return_old_on_failure(
         &mut v,
         wire.return_values_on_condition_check_failure.as_deref(),
@@ -131,6 +136,7 @@ pub(crate) fn decode_write(op: WriteOp, body: &[u8]) -> Result<WriteRequest, Api
             return_old_on_condition_failure,
         },
         capacity,
+        collection_metrics,
     })
 }
 
@@ -141,6 +147,8 @@ struct WriteOutput<'a> {
     attributes: Option<WireItem<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     consumed_capacity: Option<Consumed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_collection_metrics: Option<crate::indexes::CollectionMetrics>,
 }
 
 /// Runs a PutItem, UpdateItem or DeleteItem.
@@ -150,6 +158,15 @@ pub(crate) async fn write(region: &dyn Region, req: WriteRequest) -> Result<Vec<
         .capacity
         .wanted()
         .then(|| Consumed::new(&req.table_shown, req.capacity));
+    let metrics_for = req.collection_metrics.then(|| {
+        let key = match &req.write.kind {
+            WriteKind::Put { item } => item,
+            WriteKind::Update { key, .. }
+            | WriteKind::Delete { key }
+            | WriteKind::ConditionCheck { key } => key,
+        };
+        (req.write.table.clone(), key.clone())
+    });
     let result = match propose(region, &Command::Write(req.write)).await? {
         Outcome::Write(result) => result,
         other => {
@@ -165,6 +182,10 @@ pub(crate) async fn write(region: &dyn Region, req: WriteRequest) -> Result<Vec<
             .filter(|_| wants_old)
             .map(WireItem),
         consumed_capacity: consumed.map(|c| c.write_item(result.old_size, result.new_size)),
+        item_collection_metrics: match metrics_for {
+            Some((table, key)) => crate::indexes::collection_metrics(region, &table, &key)?,
+            None => None,
+        },
     })
 }
 

@@ -14,6 +14,7 @@ mod cors;
 mod describe;
 mod error;
 mod exprs;
+mod indexes;
 mod items;
 mod legacy;
 mod local;
@@ -45,6 +46,7 @@ mod tests;
 
 pub use capacity::{CapacityMode, Consumed};
 pub use error::{ApiError, CatalogEntry};
+pub use indexes::run_backfill;
 pub use local::LocalRegion;
 pub use operation::{Operation, TARGET_PREFIX};
 pub use region::{BoxFuture, Region};

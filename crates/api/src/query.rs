@@ -144,11 +144,7 @@ fn resolve_select(
     wire: &PageWire,
     projection_member: Option<&str>,
 ) -> Result<Select, ApiError> {
-    if let Some(index) = &wire.index_name {
-        return Err(ApiError::Validation(format!(
-            "The table does not have the specified index: {index}"
-        )));
-    }
+    let on_index = wire.index_name.is_some();
     match (select, projection_member) {
         (None | Some(SelectWire::Specific), Some(_)) => Ok(Select::SpecificAttributes),
         (Some(SelectWire::Specific), None) => Err(ApiError::validation(
@@ -161,10 +157,12 @@ fn resolve_select(
             "Cannot specify the {member} when choosing to get {}",
             other.name()
         ))),
+        (Some(SelectWire::AllProjected), None) if on_index => Ok(Select::AllProjectedAttributes),
         (Some(SelectWire::AllProjected), None) => Err(ApiError::validation(
             "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         )),
         (Some(SelectWire::Count), None) => Ok(Select::Count),
+        (None, None) if on_index => Ok(Select::AllProjectedAttributes),
         (None | Some(SelectWire::All), None) => Ok(Select::AllAttributes),
     }
 }
@@ -268,6 +266,7 @@ pub(crate) fn decode_query(body: &[u8]) -> Result<QueryRequest, ApiError> {
             limit: c.limit,
             exclusive_start_key: c.exclusive_start_key,
             forward: wire.scan_index_forward.unwrap_or(true),
+            index: wire.index_name.clone(),
         },
         consistent: c.consistent,
         capacity: c.capacity,
@@ -325,6 +324,7 @@ pub(crate) fn decode_scan(body: &[u8]) -> Result<ScanRequest, ApiError> {
             limit: c.limit,
             exclusive_start_key: c.exclusive_start_key,
             segment,
+            index: wire.index_name.clone(),
         },
         consistent: c.consistent,
         capacity: c.capacity,
@@ -365,6 +365,12 @@ fn page_body(
 
 /// Runs Query.
 pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<u8>, ApiError> {
+    crate::indexes::check_read(
+        region,
+        &req.input.table,
+        req.input.index.as_deref(),
+        req.consistent,
+    )?;
     if req.consistent {
         region.linearize().await?;
     }
@@ -380,6 +386,12 @@ pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<
 
 /// Runs Scan.
 pub(crate) async fn scan(region: &dyn Region, req: ScanRequest) -> Result<Vec<u8>, ApiError> {
+    crate::indexes::check_read(
+        region,
+        &req.input.table,
+        req.input.index.as_deref(),
+        req.consistent,
+    )?;
     if req.consistent {
         region.linearize().await?;
     }

@@ -30,6 +30,7 @@ struct UpdateTableWire {
     stream_specification: Option<StreamSpecificationWire>,
     #[serde(rename = "SSESpecification")]
     sse_specification: Option<Value>,
+    attribute_definitions: Option<Value>,
 }
 
 /// A validated UpdateTable.
@@ -40,6 +41,7 @@ pub struct UpdateTable {
     provisioned: Option<(u64, u64)>,
     deletion_protection: Option<bool>,
     table_class: Option<String>,
+    indexes: crate::indexes::UpdateIndexes,
 }
 
 /// Decodes UpdateTable.
@@ -64,15 +66,10 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         TABLE_CLASSES_SHOWN,
     );
     v.finish()?;
-    if wire
-        .global_secondary_index_updates
-        .as_ref()
-        .is_some_and(|x| !x.is_null())
-    {
-        return Err(ApiError::validation(
-            "Meridian does not support secondary indexes yet",
-        ));
-    }
+    let indexes = crate::indexes::decode_updates(
+        wire.global_secondary_index_updates.as_ref(),
+        wire.attribute_definitions.as_ref(),
+    )?;
     if wire.replica_updates.as_ref().is_some_and(|x| !x.is_null()) {
         return Err(ApiError::validation(
             "Meridian does not support ReplicaUpdates yet",
@@ -98,7 +95,8 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         && wire.deletion_protection_enabled.is_none()
         && table_class.is_none()
         && wire.stream_specification.is_none()
-        && wire.sse_specification.is_none();
+        && wire.sse_specification.is_none()
+        && indexes.is_empty();
     if nothing {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
@@ -110,6 +108,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         provisioned,
         deletion_protection: wire.deletion_protection_enabled,
         table_class: table_class.map(str::to_owned),
+        indexes,
     })
 }
 
@@ -133,6 +132,22 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
         }
         _ => {}
     }
+    let index_meta = if req.indexes.is_empty() {
+        None
+    } else {
+        Some(crate::indexes::run_updates(region, &current, &req.indexes).await?)
+    };
+    let only_indexes = req.billing_mode.is_none()
+        && req.provisioned.is_none()
+        && req.deletion_protection.is_none()
+        && req.table_class.is_none();
+    if let (Some(meta), true) = (&index_meta, only_indexes) {
+        let stats = table::table_stats(region.store(), meta)?;
+        return json_body(&TableDescriptionOutput {
+            table_description: TableDescription::new(meta, stats.item_count, stats.size_bytes)
+                .with_indexes(meta, &crate::indexes::stats_of(region.store())),
+        });
+    }
     let command = Command::UpdateTable(TableUpdate {
         name: req.name,
         billing_mode: req.billing_mode,
@@ -144,6 +159,7 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
     let meta = expect_table(propose(region, &command).await?)?;
     let stats = table::table_stats(region.store(), &meta)?;
     json_body(&TableDescriptionOutput {
-        table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes),
+        table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
+            .with_indexes(&meta, &crate::indexes::stats_of(region.store())),
     })
 }

@@ -96,6 +96,8 @@ pub struct CreateTable {
     tags: BTreeMap<String, String>,
     deletion_protection: bool,
     table_class: String,
+    global_indexes: Vec<model::IndexMeta>,
+    local_indexes: Vec<model::IndexMeta>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -191,25 +193,19 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
         )
         .unwrap_or("STANDARD");
     let tags = decode_tags(&mut v, wire.tags.as_deref().unwrap_or_default())?;
+    let indexes = crate::indexes::decode_create(
+        &mut v,
+        wire.global_secondary_indexes.as_ref(),
+        wire.local_secondary_indexes.as_ref(),
+    )?;
     v.finish()?;
 
-    if wire
-        .global_secondary_indexes
-        .as_ref()
-        .is_some_and(|x| !x.is_null())
-        || wire
-            .local_secondary_indexes
-            .as_ref()
-            .is_some_and(|x| !x.is_null())
-    {
-        return Err(ApiError::validation(
-            "Meridian does not support secondary indexes yet",
-        ));
-    }
     refuse_streams(wire.stream_specification.as_ref())?;
-    let key_schema = key_schema(&keys, &definitions)?;
+    let key_schema = key_schema(&keys, &definitions, indexes.any())?;
     let billing_mode = billing_mode.unwrap_or(BillingMode::Provisioned);
     let provisioned = billing_throughput(billing_mode, throughput)?;
+    let (global_indexes, local_indexes) =
+        crate::indexes::build_create(&indexes, &key_schema, &definitions, billing_mode)?;
     Ok(CreateTable {
         name,
         key_schema,
@@ -219,6 +215,8 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
         tags,
         deletion_protection: wire.deletion_protection_enabled.unwrap_or(false),
         table_class: table_class.to_owned(),
+        global_indexes,
+        local_indexes,
     })
 }
 
@@ -275,6 +273,7 @@ fn billing_throughput(
 fn key_schema(
     keys: &[(String, KeyType)],
     definitions: &[(String, ScalarType)],
+    has_indexes: bool,
 ) -> Result<KeySchema, ApiError> {
     let invalid = |m: &str| Err(ApiError::validation(m));
     let Some((hash_name, hash_type)) = keys.first() else {
@@ -312,7 +311,8 @@ fn key_schema(
     if range_scalar == Some(None) {
         return Err(undefined_keys(&key_names, definitions));
     }
-    if definitions.len() != keys.len() {
+    // With indexes, unused definitions are reported once the indexes' keys are known.
+    if definitions.len() != keys.len() && !has_indexes {
         return invalid(
             "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         );
@@ -370,8 +370,8 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
         table_class: req.table_class,
         created_ms: now_ms,
         status: TableStatus::Active,
-        global_indexes: Vec::new(),
-        local_indexes: Vec::new(),
+        global_indexes: req.global_indexes,
+        local_indexes: req.local_indexes,
         stream: None,
         ttl: None,
         replicas: Vec::new(),
@@ -433,7 +433,8 @@ pub(crate) fn describe(region: &dyn Region, req: &TableRef) -> Result<Vec<u8>, A
         table: TableDescription<'a>,
     }
     json_body(&Output {
-        table: TableDescription::new(&meta, stats.item_count, stats.size_bytes),
+        table: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
+            .with_indexes(&meta, &crate::indexes::stats_of(region.store())),
     })
 }
 

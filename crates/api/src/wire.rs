@@ -98,15 +98,16 @@ pub(crate) fn return_old_on_failure(v: &mut Violations, value: Option<&str>) -> 
     .unwrap_or(false)
 }
 
-/// ReturnItemCollectionMetrics: accepted and validated; Meridian has no local secondary
-/// indexes, so there are never item collection metrics to return.
-pub(crate) fn return_item_collection_metrics(v: &mut Violations, value: Option<&str>) {
-    let _ = v.enumeration(
+/// ReturnItemCollectionMetrics: whether SIZE was asked for (metrics are returned for tables
+/// with local secondary indexes).
+pub(crate) fn return_item_collection_metrics(v: &mut Violations, value: Option<&str>) -> bool {
+    v.enumeration(
         "returnItemCollectionMetrics",
         value,
-        &[("SIZE", ()), ("NONE", ())],
+        &[("SIZE", true), ("NONE", false)],
         "SIZE, NONE",
-    );
+    )
+    .unwrap_or(false)
 }
 
 /// Validates a ConditionalOperator member (legacy parameters).

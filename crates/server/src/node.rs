@@ -78,6 +78,8 @@ pub struct Node {
     /// Stops the peer listener (multi-node regions only).
     peer_stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     peer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The leader-only backfill of newly added secondary indexes.
+    backfill_task: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -148,15 +150,18 @@ impl Node {
             }));
             peer_stop = Some(stop);
         }
+        let region = Arc::new(RegionHandle {
+            group,
+            store,
+            region: config.region.clone(),
+            clock: model::SystemClock,
+        });
+        let backfill_task = tokio::spawn(api::run_backfill(region.clone()));
         Ok(Node {
-            region: Arc::new(RegionHandle {
-                group,
-                store,
-                region: config.region.clone(),
-                clock: model::SystemClock,
-            }),
+            region,
             peer_stop: std::sync::Mutex::new(peer_stop),
             peer_task: std::sync::Mutex::new(peer_task),
+            backfill_task,
         })
     }
 
@@ -172,6 +177,7 @@ impl Node {
 
     /// Stops the group and the peer listener, and flushes storage.
     pub async fn shutdown(&self) {
+        self.backfill_task.abort();
         self.region.group.shutdown().await;
         let stop = self.peer_stop.lock().ok().and_then(|mut s| s.take());
         if let Some(stop) = stop {

@@ -1,0 +1,1013 @@
+//! Secondary indexes at the front door: GlobalSecondaryIndexes and LocalSecondaryIndexes of
+//! CreateTable, GlobalSecondaryIndexUpdates of UpdateTable (with DynamoDB's validation and
+//! messages), their DescribeTable form, the read-side checks of Query and Scan with IndexName,
+//! ItemCollectionMetrics, and the leader's backfill task for indexes added to a table.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use model::limits::{
+    GLOBAL_INDEXES_MAX, INDEX_BACKFILL_ITEMS_PER_COMMAND, INDEX_NAME_LEN_MAX, INDEX_NAME_LEN_MIN,
+    KEY_ATTRIBUTE_NAME_BYTES_MAX, LOCAL_INDEXES_MAX, PROJECTED_ATTRIBUTES_MAX,
+};
+use model::{
+    BillingMode, IndexMeta, IndexStatus, Item, KeyAttribute, KeySchema, ProjectionType,
+    ProvisionedThroughput, ScalarType, TableMeta,
+};
+use table::{Command, Outcome};
+
+use crate::error::ApiError;
+use crate::request::propose;
+use crate::validate::Violations;
+use crate::Region;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexWire {
+    index_name: Option<String>,
+    key_schema: Option<Vec<KeyElementWire>>,
+    projection: Option<ProjectionWire>,
+    provisioned_throughput: Option<ThroughputWire>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyElementWire {
+    attribute_name: Option<String>,
+    key_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProjectionWire {
+    projection_type: Option<String>,
+    non_key_attributes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ThroughputWire {
+    read_capacity_units: Option<i64>,
+    write_capacity_units: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeDefinitionWire {
+    attribute_name: Option<String>,
+    attribute_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexUpdateWire {
+    create: Option<IndexWire>,
+    delete: Option<IndexNameWire>,
+    update: Option<IndexUpdateThroughputWire>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexNameWire {
+    index_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexUpdateThroughputWire {
+    index_name: Option<String>,
+    provisioned_throughput: Option<ThroughputWire>,
+}
+
+/// One index definition, shape-checked; its keys are resolved against the attribute
+/// definitions later.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexSpec {
+    name: String,
+    /// (attribute, is_range) in the order given.
+    keys: Vec<(String, bool)>,
+    projection: ProjectionType,
+    non_key_attributes: Option<Vec<String>>,
+    throughput: Option<(u64, u64)>,
+    throughput_given: bool,
+}
+
+/// CreateTable's index members, shape-checked.
+#[derive(Debug, Default)]
+pub struct CreateIndexes {
+    global: Option<Vec<IndexSpec>>,
+    local: Option<Vec<IndexSpec>>,
+}
+
+impl CreateIndexes {
+    /// Whether the request declares any index (DynamoDB then words the attribute definition
+    /// checks differently).
+    pub(crate) fn any(&self) -> bool {
+        self.global.is_some() || self.local.is_some()
+    }
+}
+
+fn from_value<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ApiError> {
+    serde_json::from_value(value.clone()).map_err(|_| {
+        ApiError::Serialization("Start of structure or map found where not expected".into())
+    })
+}
+
+fn present(value: Option<&Value>) -> Option<&Value> {
+    value.filter(|v| !v.is_null())
+}
+
+fn spec(v: &mut Violations, field: &str, wire: &IndexWire) -> Option<IndexSpec> {
+    let name = v.required(&format!("{field}.indexName"), &wire.index_name);
+    if let Some(name) = name {
+        v.length(
+            &format!("{field}.indexName"),
+            name,
+            name.len(),
+            INDEX_NAME_LEN_MIN,
+            INDEX_NAME_LEN_MAX,
+        );
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            v.push(
+                format_args!("'{name}'"),
+                &format!("{field}.indexName"),
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+            );
+        }
+    }
+    let mut keys = Vec::new();
+    match &wire.key_schema {
+        None => v.null(&format!("{field}.keySchema")),
+        Some(elements) => {
+            let shown: Vec<&str> = elements
+                .iter()
+                .map(|e| e.attribute_name.as_deref().unwrap_or(""))
+                .collect();
+            v.length(
+                &format!("{field}.keySchema"),
+                crate::wire::shown(&shown),
+                elements.len(),
+                1,
+                2,
+            );
+            for (i, e) in elements.iter().enumerate() {
+                let f = format!("{field}.keySchema.{}.member", i + 1);
+                let name = v.required(&format!("{f}.attributeName"), &e.attribute_name);
+                if let Some(name) = name {
+                    v.length(
+                        &format!("{f}.attributeName"),
+                        name,
+                        name.len(),
+                        1,
+                        KEY_ATTRIBUTE_NAME_BYTES_MAX,
+                    );
+                }
+                let key_type = match &e.key_type {
+                    None => {
+                        v.null(&format!("{f}.keyType"));
+                        None
+                    }
+                    Some(t) => v.enumeration(
+                        &format!("{f}.keyType"),
+                        Some(t),
+                        &[("HASH", false), ("RANGE", true)],
+                        "HASH, RANGE",
+                    ),
+                };
+                if let (Some(name), Some(is_range)) = (name, key_type) {
+                    keys.push((name.clone(), is_range));
+                }
+            }
+        }
+    }
+    let projection = match &wire.projection {
+        None => {
+            v.null(&format!("{field}.projection"));
+            None
+        }
+        Some(p) => {
+            if let Some(attrs) = &p.non_key_attributes {
+                v.length(
+                    &format!("{field}.projection.nonKeyAttributes"),
+                    crate::wire::shown(attrs),
+                    attrs.len(),
+                    1,
+                    20,
+                );
+            }
+            Some(p)
+        }
+    };
+    let projection_type = projection.and_then(|p| {
+        v.enumeration(
+            &format!("{field}.projection.projectionType"),
+            p.projection_type.as_deref(),
+            &[
+                ("ALL", ProjectionType::All),
+                ("KEYS_ONLY", ProjectionType::KeysOnly),
+                ("INCLUDE", ProjectionType::Include),
+            ],
+            "ALL, INCLUDE, KEYS_ONLY",
+        )
+    });
+    let throughput = wire.provisioned_throughput.as_ref().map(|t| {
+        let mut unit = |member: &str, value: Option<i64>| {
+            let f = format!("{field}.provisionedThroughput.{member}");
+            match value {
+                None => {
+                    v.null(&f);
+                    None
+                }
+                Some(value) => {
+                    v.at_least(&f, value, 1);
+                    u64::try_from(value).ok().filter(|u| *u >= 1)
+                }
+            }
+        };
+        let r = unit("readCapacityUnits", t.read_capacity_units);
+        let w = unit("writeCapacityUnits", t.write_capacity_units);
+        r.zip(w)
+    });
+    let name = name?.clone();
+    let projection = projection?;
+    let Some(projection_type) = projection_type else {
+        if projection.projection_type.is_none() {
+            // Reported after the shape checks, as DynamoDB does.
+            return Some(IndexSpec {
+                name,
+                keys,
+                projection: ProjectionType::All,
+                non_key_attributes: Some(vec!["\0unknown".into()]),
+                throughput: throughput.flatten(),
+                throughput_given: wire.provisioned_throughput.is_some(),
+            });
+        }
+        return None;
+    };
+    Some(IndexSpec {
+        name,
+        keys,
+        projection: projection_type,
+        non_key_attributes: projection.non_key_attributes.clone(),
+        throughput: throughput.flatten(),
+        throughput_given: wire.provisioned_throughput.is_some(),
+    })
+}
+
+fn specs(
+    v: &mut Violations,
+    field: &str,
+    value: Option<&Value>,
+) -> Result<Option<Vec<IndexSpec>>, ApiError> {
+    let Some(value) = present(value) else {
+        return Ok(None);
+    };
+    let wires: Vec<IndexWire> = from_value(value)?;
+    let mut out = Vec::with_capacity(wires.len());
+    for (i, wire) in wires.iter().enumerate() {
+        if let Some(spec) = spec(v, &format!("{field}.{}.member", i + 1), wire) {
+            out.push(spec);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Decodes CreateTable's GlobalSecondaryIndexes and LocalSecondaryIndexes; shape violations
+/// go to `v` with the table's other ones.
+pub(crate) fn decode_create(
+    v: &mut Violations,
+    global: Option<&Value>,
+    local: Option<&Value>,
+) -> Result<CreateIndexes, ApiError> {
+    Ok(CreateIndexes {
+        global: specs(v, "globalSecondaryIndexes", global)?,
+        local: specs(v, "localSecondaryIndexes", local)?,
+    })
+}
+
+fn invalid(message: impl std::fmt::Display) -> ApiError {
+    ApiError::Validation(format!(
+        "One or more parameter values were invalid: {message}"
+    ))
+}
+
+/// Resolves an index's key schema with DynamoDB's checks, in its order.
+fn key_schema(
+    spec: &IndexSpec,
+    definitions: &[(String, ScalarType)],
+) -> Result<KeySchema, ApiError> {
+    let names: Vec<&str> = spec.keys.iter().map(|(n, _)| n.as_str()).collect();
+    let lookup = |name: &str| definitions.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
+    if names.iter().any(|n| lookup(n).is_none()) {
+        let defined: Vec<&str> = definitions.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(invalid(format_args!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+            names.join(", "),
+            defined.join(", ")
+        )));
+    }
+    if names.len() == 2 && names[0] == names[1] {
+        return Err(ApiError::validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+        ));
+    }
+    if spec.keys.first().is_some_and(|(_, range)| *range) {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    if spec.keys.get(1).is_some_and(|(_, range)| !*range) {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+        ));
+    }
+    let attr = |name: &str| KeyAttribute {
+        name: name.to_owned(),
+        scalar: lookup(name).unwrap_or(ScalarType::S),
+    };
+    Ok(KeySchema {
+        partition: attr(names[0]),
+        sort: names.get(1).map(|n| attr(n)),
+    })
+}
+
+fn projection_checks(spec: &IndexSpec) -> Result<(), ApiError> {
+    match (&spec.non_key_attributes, spec.projection) {
+        (Some(attrs), _) if attrs.first().is_some_and(|a| a == "\0unknown") => {
+            Err(invalid("Unknown ProjectionType: null"))
+        }
+        (None, ProjectionType::Include) => Err(invalid(
+            "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
+        )),
+        (Some(_), ProjectionType::All | ProjectionType::KeysOnly) => Err(invalid(format_args!(
+            "ProjectionType is {}, but NonKeyAttributes is specified",
+            spec.projection.as_str()
+        ))),
+        (Some(attrs), ProjectionType::Include) => {
+            let mut seen = BTreeSet::new();
+            for a in attrs {
+                if !seen.insert(a) {
+                    return Err(invalid(format_args!(
+                        "Duplicate element in NonKeyAttributes: {a}"
+                    )));
+                }
+            }
+            Ok(())
+        }
+        (None, _) => Ok(()),
+    }
+}
+
+fn throughput_checks(
+    spec: &IndexSpec,
+    billing: BillingMode,
+    creating_table: bool,
+) -> Result<Option<ProvisionedThroughput>, ApiError> {
+    match billing {
+        BillingMode::PayPerRequest if spec.throughput_given => Err(invalid(format_args!(
+            "ProvisionedThroughput should not be specified for index: {} when BillingMode is PAY_PER_REQUEST",
+            spec.name
+        ))),
+        BillingMode::PayPerRequest => Ok(None),
+        BillingMode::Provisioned => match spec.throughput {
+            Some((read, write)) => Ok(Some(ProvisionedThroughput {
+                read_capacity_units: read,
+                write_capacity_units: write,
+                last_increase_ms: None,
+                last_decrease_ms: None,
+                decreases_today: 0,
+            })),
+            None if creating_table => Err(invalid(format_args!(
+                "ProvisionedThroughput is not specified for index: {}",
+                spec.name
+            ))),
+            None => Err(invalid(format_args!(
+                "ProvisionedThroughput must be specified for index: {}",
+                spec.name
+            ))),
+        },
+    }
+}
+
+fn meta_of(
+    spec: &IndexSpec,
+    key_schema: KeySchema,
+    provisioned: Option<ProvisionedThroughput>,
+) -> IndexMeta {
+    IndexMeta {
+        name: spec.name.clone(),
+        id: uuid::Uuid::new_v4(),
+        key_schema,
+        projection: spec.projection,
+        non_key_attributes: spec.non_key_attributes.clone().unwrap_or_default(),
+        status: IndexStatus::Active,
+        backfilling: false,
+        provisioned,
+    }
+}
+
+fn projected_count(indexes: &[&IndexMeta]) -> usize {
+    indexes
+        .iter()
+        .filter(|i| i.projection == ProjectionType::Include)
+        .map(|i| i.non_key_attributes.len())
+        .sum()
+}
+
+/// Builds a new table's indexes, checking them against its key schema and attribute
+/// definitions, which must be exactly the attributes the table's and indexes' keys use.
+pub(crate) fn build_create(
+    req: &CreateIndexes,
+    table_keys: &KeySchema,
+    definitions: &[(String, ScalarType)],
+    billing: BillingMode,
+) -> Result<(Vec<IndexMeta>, Vec<IndexMeta>), ApiError> {
+    let mut names = BTreeSet::new();
+    let mut local = Vec::new();
+    if let Some(specs) = &req.local {
+        if specs.is_empty() {
+            return Err(invalid("List of LocalSecondaryIndexes is empty"));
+        }
+        if table_keys.sort.is_none() {
+            return Err(invalid(
+                "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex",
+            ));
+        }
+        for spec in specs {
+            let keys = key_schema(spec, definitions)?;
+            if keys.sort.is_none() {
+                return Err(invalid(format_args!(
+                    "Index KeySchema does not have a range key for index: {}",
+                    spec.name
+                )));
+            }
+            if keys.partition.name != table_keys.partition.name {
+                return Err(invalid(format_args!(
+                    "Index KeySchema does not have the same leading hash key as table KeySchema for index: {}. index hash key: {}, table hash key: {}",
+                    spec.name, keys.partition.name, table_keys.partition.name
+                )));
+            }
+            projection_checks(spec)?;
+            if spec.throughput_given {
+                return Err(invalid(format_args!(
+                    "ProvisionedThroughput should not be specified for index: {}",
+                    spec.name
+                )));
+            }
+            if !names.insert(spec.name.clone()) {
+                return Err(invalid(format_args!("Duplicate index name: {}", spec.name)));
+            }
+            local.push(meta_of(spec, keys, None));
+        }
+        if local.len() > LOCAL_INDEXES_MAX {
+            return Err(invalid(format_args!(
+                "Number of LocalSecondaryIndexes exceeds per-table limit of {LOCAL_INDEXES_MAX}"
+            )));
+        }
+    }
+    let mut global = Vec::new();
+    if let Some(specs) = &req.global {
+        if specs.is_empty() {
+            return Err(invalid("List of GlobalSecondaryIndexes is empty"));
+        }
+        for spec in specs {
+            let keys = key_schema(spec, definitions)?;
+            projection_checks(spec)?;
+            if !names.insert(spec.name.clone()) {
+                return Err(invalid(format_args!("Duplicate index name: {}", spec.name)));
+            }
+            let provisioned = throughput_checks(spec, billing, true)?;
+            global.push(meta_of(spec, keys, provisioned));
+        }
+        if global.len() > GLOBAL_INDEXES_MAX {
+            return Err(invalid(format_args!(
+                "GlobalSecondaryIndex count exceeds the per-table limit of {GLOBAL_INDEXES_MAX}"
+            )));
+        }
+    }
+    let all: Vec<&IndexMeta> = global.iter().chain(&local).collect();
+    if projected_count(&all) > PROJECTED_ATTRIBUTES_MAX {
+        return Err(invalid(format_args!(
+            "Number of projected attributes in all indexes exceeds limit of {PROJECTED_ATTRIBUTES_MAX}"
+        )));
+    }
+    let mut used: Vec<&str> = table_keys.attributes().map(|a| a.name.as_str()).collect();
+    for index in &all {
+        for a in index.key_schema.attributes() {
+            if !used.contains(&a.name.as_str()) {
+                used.push(&a.name);
+            }
+        }
+    }
+    if definitions.len() > used.len() {
+        let defined: Vec<&str> = definitions.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(invalid(format_args!(
+            "Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+            defined.join(", "),
+            used.join(", ")
+        )));
+    }
+    Ok((global, local))
+}
+
+/// One GlobalSecondaryIndexUpdates action.
+#[derive(Debug)]
+pub(crate) enum IndexUpdate {
+    Create(IndexSpec),
+    Delete(String),
+    Update(String, Option<(u64, u64)>),
+}
+
+/// UpdateTable's GlobalSecondaryIndexUpdates and AttributeDefinitions, shape-checked.
+#[derive(Debug, Default)]
+pub struct UpdateIndexes {
+    updates: Vec<IndexUpdate>,
+    definitions: Vec<(String, ScalarType)>,
+}
+
+impl UpdateIndexes {
+    /// Whether there is anything to do.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.updates.is_empty()
+    }
+}
+
+/// Decodes UpdateTable's GlobalSecondaryIndexUpdates (and the AttributeDefinitions a Create
+/// needs).
+pub(crate) fn decode_updates(
+    updates: Option<&Value>,
+    definitions: Option<&Value>,
+) -> Result<UpdateIndexes, ApiError> {
+    let Some(updates) = present(updates) else {
+        return Ok(UpdateIndexes::default());
+    };
+    let wires: Vec<IndexUpdateWire> = from_value(updates)?;
+    let mut v = Violations::new();
+    let mut out = Vec::new();
+    for (i, wire) in wires.iter().enumerate() {
+        let field = format!("globalSecondaryIndexUpdates.{}.member", i + 1);
+        let actions = usize::from(wire.create.is_some())
+            + usize::from(wire.delete.is_some())
+            + usize::from(wire.update.is_some());
+        if actions == 0 {
+            v.finish()?;
+            return Err(invalid(
+                "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
+            ));
+        }
+        if actions > 1 {
+            v.finish()?;
+            return Err(invalid(
+                "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
+            ));
+        }
+        if let Some(create) = &wire.create {
+            if let Some(spec) = spec(&mut v, &format!("{field}.create"), create) {
+                out.push(IndexUpdate::Create(spec));
+            }
+        }
+        if let Some(delete) = &wire.delete {
+            if let Some(name) = v.required(&format!("{field}.delete.indexName"), &delete.index_name)
+            {
+                out.push(IndexUpdate::Delete(name.clone()));
+            }
+        }
+        if let Some(update) = &wire.update {
+            let name = v.required(&format!("{field}.update.indexName"), &update.index_name);
+            let throughput = update.provisioned_throughput.as_ref().and_then(|t| {
+                let r = t.read_capacity_units?;
+                let w = t.write_capacity_units?;
+                v.at_least(
+                    &format!("{field}.update.provisionedThroughput.readCapacityUnits"),
+                    r,
+                    1,
+                );
+                v.at_least(
+                    &format!("{field}.update.provisionedThroughput.writeCapacityUnits"),
+                    w,
+                    1,
+                );
+                Some((u64::try_from(r).ok()?, u64::try_from(w).ok()?))
+            });
+            if let Some(name) = name {
+                out.push(IndexUpdate::Update(name.clone(), throughput));
+            }
+        }
+    }
+    let mut defs = Vec::new();
+    if let Some(value) = present(definitions) {
+        let wires: Vec<AttributeDefinitionWire> = from_value(value)?;
+        for (i, d) in wires.iter().enumerate() {
+            let f = format!("attributeDefinitions.{}.member", i + 1);
+            let name = v.required(&format!("{f}.attributeName"), &d.attribute_name);
+            let scalar = match &d.attribute_type {
+                None => {
+                    v.null(&format!("{f}.attributeType"));
+                    None
+                }
+                Some(t) => v.enumeration(
+                    &format!("{f}.attributeType"),
+                    Some(t),
+                    &[
+                        ("B", ScalarType::B),
+                        ("N", ScalarType::N),
+                        ("S", ScalarType::S),
+                    ],
+                    "B, N, S",
+                ),
+            };
+            if let (Some(name), Some(scalar)) = (name, scalar) {
+                defs.push((name.clone(), scalar));
+            }
+        }
+    }
+    v.finish()?;
+    if out.is_empty() {
+        return Err(invalid("List of GlobalSecondaryIndexUpdates is empty"));
+    }
+    let mut named = BTreeSet::new();
+    for u in &out {
+        let name = match u {
+            IndexUpdate::Create(s) => &s.name,
+            IndexUpdate::Delete(n) | IndexUpdate::Update(n, _) => n,
+        };
+        if !named.insert(name.clone()) {
+            return Err(invalid(format_args!(
+                "Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )));
+        }
+    }
+    Ok(UpdateIndexes {
+        updates: out,
+        definitions: defs,
+    })
+}
+
+fn online_index_limit() -> ApiError {
+    ApiError::LimitExceeded(
+        "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table".into(),
+    )
+}
+
+/// Runs UpdateTable's index actions against the table as it is now; answers the table after
+/// the last one.
+pub(crate) async fn run_updates(
+    region: &dyn Region,
+    current: &TableMeta,
+    req: &UpdateIndexes,
+) -> Result<TableMeta, ApiError> {
+    let creates_or_deletes = req
+        .updates
+        .iter()
+        .filter(|u| !matches!(u, IndexUpdate::Update(..)))
+        .count();
+    if creates_or_deletes > 1 {
+        return Err(online_index_limit());
+    }
+    let mut meta = current.clone();
+    for update in &req.updates {
+        let command = match update {
+            IndexUpdate::Create(spec) => create_command(current, spec, &req.definitions)?,
+            IndexUpdate::Delete(name) => {
+                check_existing(current, name, "delete")?;
+                if current.global_indexes.iter().any(|i| i.backfilling) {
+                    return Err(online_index_limit());
+                }
+                Command::DeleteIndex {
+                    table: current.name.clone(),
+                    index: name.clone(),
+                }
+            }
+            IndexUpdate::Update(name, throughput) => {
+                check_existing(current, name, "update")?;
+                let provisioned = match (current.billing_mode, throughput) {
+                    (BillingMode::PayPerRequest, Some(_)) => {
+                        return Err(invalid(format_args!(
+                            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {name} when BillingMode is PAY_PER_REQUEST"
+                        )))
+                    }
+                    (BillingMode::PayPerRequest, None) => continue,
+                    (BillingMode::Provisioned, None) => {
+                        return Err(invalid(format_args!(
+                            "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
+                        )))
+                    }
+                    (BillingMode::Provisioned, Some(p)) => *p,
+                };
+                Command::UpdateIndex {
+                    table: current.name.clone(),
+                    index: name.clone(),
+                    provisioned,
+                    now_ms: region.clock().now_ms(),
+                }
+            }
+        };
+        meta = crate::tables::expect_table(propose(region, &command).await?)?;
+    }
+    Ok(meta)
+}
+
+fn check_existing(meta: &TableMeta, name: &str, verb: &str) -> Result<(), ApiError> {
+    if meta.global_indexes.iter().any(|i| i.name == name) {
+        return Ok(());
+    }
+    if meta.local_indexes.iter().any(|i| i.name == name) {
+        return Err(ApiError::Validation(format!(
+            "Cannot {verb} an index that is not a GlobalSecondaryIndex: {name}"
+        )));
+    }
+    Err(ApiError::ResourceNotFound(format!(
+        "Requested resource not found: Index: {name} not found for table {}",
+        meta.name
+    )))
+}
+
+fn create_command(
+    meta: &TableMeta,
+    spec: &IndexSpec,
+    given: &[(String, ScalarType)],
+) -> Result<Command, ApiError> {
+    if meta.index(&spec.name).is_some() {
+        return Err(ApiError::validation(
+            "Attempting to create an index which already exists",
+        ));
+    }
+    if meta.global_indexes.iter().any(|i| i.backfilling) {
+        return Err(online_index_limit());
+    }
+    if meta.global_indexes.len() >= GLOBAL_INDEXES_MAX {
+        return Err(ApiError::LimitExceeded(format!(
+            "Subscriber limit exceeded: The maximum number of global secondary indexes per table is {GLOBAL_INDEXES_MAX}"
+        )));
+    }
+    // The new index's key attributes must be defined in the request; a definition that
+    // contradicts the table's own is refused.
+    for (name, _) in &spec.keys {
+        if !given.iter().any(|(n, _)| n == name) {
+            return Err(invalid(format_args!(
+                "AttributeDefinitions is not specified for index: {}",
+                spec.name
+            )));
+        }
+    }
+    for (name, scalar) in given {
+        if let Some((_, existing)) = meta.attribute_definitions.iter().find(|(n, _)| n == name) {
+            if existing != scalar {
+                return Err(invalid(format_args!(
+                    "Cannot change the type of attribute {name} from {} to {}",
+                    existing.as_str(),
+                    scalar.as_str()
+                )));
+            }
+        }
+    }
+    let keys = key_schema(spec, given)?;
+    projection_checks(spec)?;
+    let existing: Vec<&IndexMeta> = meta.indexes().collect();
+    let new_count = spec
+        .non_key_attributes
+        .as_ref()
+        .filter(|_| spec.projection == ProjectionType::Include)
+        .map_or(0, Vec::len);
+    if projected_count(&existing) + new_count > PROJECTED_ATTRIBUTES_MAX {
+        return Err(ApiError::LimitExceeded(format!(
+            "Number of projected attributes in all indexes exceeds limit of {PROJECTED_ATTRIBUTES_MAX}"
+        )));
+    }
+    let provisioned = throughput_checks(spec, meta.billing_mode, false)?;
+    let definitions: Vec<(String, ScalarType)> = keys
+        .attributes()
+        .map(|a| (a.name.clone(), a.scalar))
+        .collect();
+    Ok(Command::CreateIndex {
+        table: meta.name.clone(),
+        index: meta_of(spec, keys, provisioned),
+        attribute_definitions: definitions,
+    })
+}
+
+/// Query and Scan on an index: ConsistentRead is refused on a global one, as DynamoDB does
+/// (the remaining checks run in `table::read`).
+pub(crate) fn check_read(
+    region: &dyn Region,
+    table: &str,
+    index: Option<&str>,
+    consistent: bool,
+) -> Result<(), ApiError> {
+    let Some(index) = index else {
+        return Ok(());
+    };
+    if !consistent {
+        return Ok(());
+    }
+    let meta = crate::tables::load(region, table)?;
+    if meta.global_indexes.iter().any(|i| i.name == index) {
+        return Err(ApiError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyElement<'a> {
+    attribute_name: &'a str,
+    key_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProjectionOut<'a> {
+    projection_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    non_key_attributes: Option<&'a [String]>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ThroughputOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_increase_date_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_decrease_date_time: Option<f64>,
+    number_of_decreases_today: u64,
+    read_capacity_units: u64,
+    write_capacity_units: u64,
+}
+
+/// One index in a TableDescription.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct IndexDescription<'a> {
+    index_name: &'a str,
+    key_schema: Vec<KeyElement<'a>>,
+    projection: ProjectionOut<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backfilling: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provisioned_throughput: Option<ThroughputOut>,
+    index_size_bytes: u64,
+    item_count: u64,
+    index_arn: String,
+}
+
+/// Describes a table's global and local indexes, with statistics from `stats`.
+pub(crate) fn describe<'a>(
+    meta: &'a TableMeta,
+    stats: &dyn Fn(&IndexMeta) -> (u64, u64),
+) -> (Vec<IndexDescription<'a>>, Vec<IndexDescription<'a>>) {
+    let one = |index: &'a IndexMeta, global: bool| {
+        let (item_count, size_bytes) = stats(index);
+        let on_demand = meta.billing_mode == BillingMode::PayPerRequest;
+        IndexDescription {
+            index_name: &index.name,
+            key_schema: index
+                .key_schema
+                .attributes()
+                .enumerate()
+                .map(|(i, a)| KeyElement {
+                    attribute_name: &a.name,
+                    key_type: if i == 0 { "HASH" } else { "RANGE" },
+                })
+                .collect(),
+            projection: ProjectionOut {
+                projection_type: index.projection.as_str(),
+                non_key_attributes: (index.projection == ProjectionType::Include)
+                    .then_some(index.non_key_attributes.as_slice()),
+            },
+            index_status: global.then_some(index.status.as_str()),
+            backfilling: (global && index.status == IndexStatus::Creating)
+                .then_some(index.backfilling),
+            provisioned_throughput: global.then(|| {
+                let p = index.provisioned.filter(|_| !on_demand);
+                ThroughputOut {
+                    last_increase_date_time: p
+                        .and_then(|p| p.last_increase_ms)
+                        .map(crate::describe::epoch_seconds),
+                    last_decrease_date_time: p
+                        .and_then(|p| p.last_decrease_ms)
+                        .map(crate::describe::epoch_seconds),
+                    number_of_decreases_today: p.map_or(0, |p| p.decreases_today),
+                    read_capacity_units: p.map_or(0, |p| p.read_capacity_units),
+                    write_capacity_units: p.map_or(0, |p| p.write_capacity_units),
+                }
+            }),
+            index_size_bytes: size_bytes,
+            item_count,
+            index_arn: index.arn(meta),
+        }
+    };
+    (
+        meta.global_indexes.iter().map(|i| one(i, true)).collect(),
+        meta.local_indexes.iter().map(|i| one(i, false)).collect(),
+    )
+}
+
+/// The statistics of an index in the local replica (zeros if they cannot be read).
+pub(crate) fn stats_of(store: &storage::Store) -> impl Fn(&IndexMeta) -> (u64, u64) + '_ {
+    move |index| {
+        table::index_stats(store, index)
+            .map(|s| (s.item_count, s.size_bytes))
+            .unwrap_or_default()
+    }
+}
+
+/// ItemCollectionMetrics of a write to a table with local secondary indexes.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CollectionMetrics {
+    item_collection_key: Value,
+    #[serde(rename = "SizeEstimateRangeGB")]
+    size_estimate_range_gb: [f64; 2],
+}
+
+/// The ItemCollectionMetrics of the item collection holding `key` (the written item's key),
+/// if the table has local secondary indexes.
+pub(crate) fn collection_metrics(
+    region: &dyn Region,
+    table: &str,
+    key: &Item,
+) -> Result<Option<CollectionMetrics>, ApiError> {
+    let meta = crate::tables::load(region, table)?;
+    if meta.local_indexes.is_empty() {
+        return Ok(None);
+    }
+    let partition_name = &meta.key_schema.partition.name;
+    let Some(partition) = key.get(partition_name) else {
+        return Ok(None);
+    };
+    let bytes = table::indexes::collection_size(region.store(), &meta, partition)?;
+    let gb = bytes as f64 / (1024.0 * 1024.0 * 1024.0);
+    // DynamoDB reports a range around its estimate; the lower bound is the estimate rounded
+    // down to a whole GB and the upper one that plus one GB.
+    let low = gb.floor();
+    Ok(Some(CollectionMetrics {
+        item_collection_key: serde_json::to_value(model::WireItem(
+            &std::iter::once((partition_name.clone(), partition.clone())).collect(),
+        ))
+        .map_err(ApiError::internal)?,
+        size_estimate_range_gb: [low, low + 1.0],
+    }))
+}
+
+/// Delay between looks for indexes to backfill, on the leader.
+const BACKFILL_POLL_MS: u64 = 200;
+
+/// The region leader's backfill loop: finds global secondary indexes still backfilling and
+/// proposes [`Command::BackfillIndex`] pages until each is complete (the last page marks it
+/// ACTIVE). Every page goes through Raft, so each replica copies the same items; a new leader
+/// simply starts over, as repeating pages is harmless. Runs until the task is dropped.
+pub async fn run_backfill(region: Arc<dyn Region>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(BACKFILL_POLL_MS)).await;
+        if !region.is_leader() {
+            continue;
+        }
+        let Ok(names) = table::list_tables(region.store()) else {
+            continue;
+        };
+        for name in names {
+            let Ok(Some(meta)) = table::load_table(region.store(), &name) else {
+                continue;
+            };
+            for index in meta.global_indexes.iter().filter(|i| i.backfilling) {
+                backfill_one(region.as_ref(), &meta.name, &index.name).await;
+            }
+        }
+    }
+}
+
+async fn backfill_one(region: &dyn Region, table: &str, index: &str) {
+    let mut after_key = None;
+    loop {
+        if !region.is_leader() {
+            return;
+        }
+        let command = Command::BackfillIndex {
+            table: table.to_owned(),
+            index: index.to_owned(),
+            after_key: after_key.take(),
+            limit: INDEX_BACKFILL_ITEMS_PER_COMMAND as u32,
+        };
+        match propose(region, &command).await {
+            Ok(Outcome::Backfilled { next: Some(next) }) => after_key = Some(next),
+            Ok(_) => {
+                tracing::info!(table, index, "index backfill complete");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(table, index, error = %e, "index backfill paused");
+                return;
+            }
+        }
+    }
+}
