@@ -252,3 +252,917 @@ async fn t41_local_secondary_index() {
     let got: Vec<&str> = r.items().iter().map(|i| get_s(i, "sk").unwrap()).collect();
     assert_eq!(got, ["c", "a"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A single-table design: users, orders and order lines in one table, with an inverted GSI,
+// a sparse status GSI (INCLUDE projection) and an LSI by date (KEYS_ONLY).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+    GlobalSecondaryIndexUpdate, IndexStatus, PutRequest, ReturnItemCollectionMetrics, Select,
+    WriteRequest,
+};
+
+type Row = HashMap<String, AttributeValue>;
+
+fn gsi(
+    name: &str,
+    hash: &str,
+    range: Option<&str>,
+    projection: Projection,
+) -> GlobalSecondaryIndex {
+    let mut b = GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key_elem(hash, KeyType::Hash))
+        .projection(projection);
+    if let Some(range) = range {
+        b = b.key_schema(key_elem(range, KeyType::Range));
+    }
+    b.build().unwrap()
+}
+
+fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
+    let mut b = Projection::builder().projection_type(kind);
+    for a in include {
+        b = b.non_key_attributes(*a);
+    }
+    b.build()
+}
+
+async fn create_app_table(c: &Client) {
+    c.create_table()
+        .table_name("app")
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("sk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("gsi1pk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("gsi1sk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("status", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("created", ScalarAttributeType::N))
+        .attribute_definitions(attr_def("date", ScalarAttributeType::S))
+        .key_schema(key_elem("pk", KeyType::Hash))
+        .key_schema(key_elem("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .global_secondary_indexes(gsi(
+            "gsi1",
+            "gsi1pk",
+            Some("gsi1sk"),
+            projection(ProjectionType::All, &[]),
+        ))
+        .global_secondary_indexes(gsi(
+            "by_status",
+            "status",
+            Some("created"),
+            projection(ProjectionType::Include, &["total"]),
+        ))
+        .local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name("by_date")
+                .key_schema(key_elem("pk", KeyType::Hash))
+                .key_schema(key_elem("date", KeyType::Range))
+                .projection(projection(ProjectionType::KeysOnly, &[]))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_active(c, "app").await;
+}
+
+fn user(id: usize) -> Row {
+    item(&[
+        ("pk", s(&format!("USER#{id}"))),
+        ("sk", s("PROFILE")),
+        ("gsi1pk", s(&format!("EMAIL#u{id}@example.com"))),
+        ("gsi1sk", s(&format!("USER#{id}"))),
+        ("name", s(&format!("user {id}"))),
+    ])
+}
+
+fn order(user: usize, id: usize) -> Row {
+    let status = ["PENDING", "SHIPPED", "DELIVERED"][id % 3];
+    item(&[
+        ("pk", s(&format!("USER#{user}"))),
+        ("sk", s(&format!("ORDER#{id:04}"))),
+        ("gsi1pk", s(&format!("ORDER#{id:04}"))),
+        ("gsi1sk", s(&format!("USER#{user}"))),
+        ("status", s(status)),
+        ("created", ni(1000 + id as i64)),
+        ("date", s(&format!("2026-11-{:02}", 1 + id % 28))),
+        ("total", ni(10 * id as i64)),
+        ("note", s("leave at the door")),
+    ])
+}
+
+/// Order lines have no status and no date: absent from by_status and by_date.
+fn line(order: usize, n: usize) -> Row {
+    item(&[
+        ("pk", s(&format!("ORDER#{order:04}"))),
+        ("sk", s(&format!("LINE#{n}"))),
+        ("gsi1pk", s(&format!("ORDER#{order:04}"))),
+        ("gsi1sk", s(&format!("LINE#{n}"))),
+        ("sku", s(&format!("sku-{n}"))),
+    ])
+}
+
+async fn put_all(c: &Client, table: &str, rows: Vec<Row>) {
+    for chunk in rows.chunks(25) {
+        let requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|r| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(r.clone()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        let mut pending = Some(HashMap::from([(table.to_owned(), requests)]));
+        while let Some(items) = pending.take() {
+            let r = c
+                .batch_write_item()
+                .set_request_items(Some(items))
+                .send()
+                .await
+                .unwrap();
+            pending = r.unprocessed_items().filter(|u| !u.is_empty()).cloned();
+        }
+    }
+}
+
+/// Every item of a table or index, by paginated Scan.
+async fn scan_all(c: &Client, table: &str, index: Option<&str>) -> Vec<Row> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let r = c
+            .scan()
+            .table_name(table)
+            .set_index_name(index.map(str::to_owned))
+            .limit(97)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .unwrap();
+        out.extend(r.items().iter().cloned());
+        match r.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => return out,
+        }
+    }
+}
+
+fn project(row: &Row, keep: &[&str]) -> Row {
+    row.iter()
+        .filter(|(k, _)| keep.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn sort_rows(rows: &mut [Row]) {
+    rows.sort_by_key(|r| format!("{:?}/{:?}", r.get("pk"), r.get("sk")));
+}
+
+#[tokio::test]
+async fn t42_single_table_design() {
+    let server = Server::start().await;
+    let c = server.client();
+    // --- a table of users, orders and order lines
+    create_app_table(&c).await;
+    let mut rows = Vec::new();
+    for u in 0..10 {
+        rows.push(user(u));
+    }
+    for o in 0..60 {
+        rows.push(order(o % 10, o));
+        for n in 0..2 {
+            rows.push(line(o, n));
+        }
+    }
+    put_all(&c, "app", rows.clone()).await;
+
+    // --- GSI lookups: a user by email, an order's lines and owner
+    let r = c
+        .query()
+        .table_name("app")
+        .index_name("gsi1")
+        .key_condition_expression("gsi1pk = :e")
+        .expression_attribute_values(":e", s("EMAIL#u3@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.items(), &[user(3)]);
+    let r = c
+        .query()
+        .table_name("app")
+        .index_name("gsi1")
+        .key_condition_expression("gsi1pk = :o AND begins_with(gsi1sk, :l)")
+        .expression_attribute_values(":o", s("ORDER#0007"))
+        .expression_attribute_values(":l", s("LINE#"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.items(), &[line(7, 0), line(7, 1)]);
+
+    // --- sparse status index, INCLUDE projection, pages of 7
+    // `status` and `date` are reserved words: expression names throughout.
+    let mut q = c
+        .query()
+        .table_name("app")
+        .index_name("by_status")
+        .key_condition_expression("#s = :s AND created BETWEEN :lo AND :hi")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s("SHIPPED"))
+        .expression_attribute_values(":lo", ni(1010))
+        .expression_attribute_values(":hi", ni(1040))
+        .scan_index_forward(false)
+        .limit(4);
+    let mut got = Vec::new();
+    loop {
+        let r = q.clone().send().await.unwrap();
+        for it in r.items() {
+            got.push(get_n(it, "created").unwrap().to_owned());
+            assert_eq!(
+                it.keys()
+                    .map(String::as_str)
+                    .collect::<std::collections::BTreeSet<_>>(),
+                ["created", "pk", "sk", "status", "total"].into(),
+                "INCLUDE projection: keys plus total"
+            );
+        }
+        match r.last_evaluated_key() {
+            Some(key) => {
+                assert_eq!(key.len(), 4, "table key and index key: {key:?}");
+                q = q.set_exclusive_start_key(Some(key.clone()));
+            }
+            None => break,
+        }
+    }
+    let want: Vec<String> = (10..=40)
+        .rev()
+        .filter(|o| o % 3 == 1)
+        .map(|o| (1000 + o).to_string())
+        .collect();
+    assert_eq!(got, want);
+
+    // --- every page of a GSI query, Limit 7
+    let mut all_shipped = Vec::new();
+    let mut start: Option<Row> = None;
+    let mut pages = 0;
+    loop {
+        let r = c
+            .query()
+            .table_name("app")
+            .index_name("by_status")
+            .key_condition_expression("#s = :s")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":s", s("SHIPPED"))
+            .limit(7)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .unwrap();
+        pages += 1;
+        all_shipped.extend(r.items().iter().cloned());
+        match r.last_evaluated_key() {
+            Some(k) => start = Some(k.clone()),
+            None => break,
+        }
+    }
+    assert_eq!(all_shipped.len(), 20);
+    assert_eq!(pages, 3, "20 items in pages of 7");
+    let created: Vec<i64> = all_shipped
+        .iter()
+        .map(|i| get_n(i, "created").unwrap().parse().unwrap())
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] < w[1]), "{created:?}");
+
+    // --- LSI: consistent query, KEYS_ONLY, fetching the rest from the table
+    let r = c
+        .query()
+        .table_name("app")
+        .index_name("by_date")
+        .key_condition_expression("pk = :u AND #d >= :d")
+        .expression_attribute_names("#d", "date")
+        .expression_attribute_values(":u", s("USER#2"))
+        .expression_attribute_values(":d", s("2026-11-10"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let dates: Vec<&str> = r
+        .items()
+        .iter()
+        .map(|i| get_s(i, "date").unwrap())
+        .collect();
+    assert_eq!(
+        dates,
+        ["2026-11-13", "2026-11-15", "2026-11-23", "2026-11-25"],
+        "orders 12, 42, 22 and 52 of user 2, in date order"
+    );
+    assert_eq!(r.items()[0].len(), 3, "KEYS_ONLY: pk, sk, date");
+    let r = c
+        .query()
+        .table_name("app")
+        .index_name("by_date")
+        .key_condition_expression("pk = :u AND #d >= :d")
+        .expression_attribute_names("#d", "date")
+        .expression_attribute_values(":u", s("USER#2"))
+        .expression_attribute_values(":d", s("2026-11-10"))
+        .select(Select::AllAttributes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.items(),
+        &[order(2, 12), order(2, 42), order(2, 22), order(2, 52)]
+    );
+    let r = c
+        .query()
+        .table_name("app")
+        .index_name("by_date")
+        .key_condition_expression("pk = :u")
+        .expression_attribute_values(":u", s("USER#2"))
+        .projection_expression("sk, note")
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.items(),
+        &[item(&[
+            ("sk", s("ORDER#0002")),
+            ("note", s("leave at the door"))
+        ])],
+        "the earliest date of user 2's orders"
+    );
+
+    // --- ReturnItemCollectionMetrics on a table with an LSI
+    let r = c
+        .put_item()
+        .table_name("app")
+        .set_item(Some(order(2, 99)))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    let metrics = r.item_collection_metrics().expect("ItemCollectionMetrics");
+    assert_eq!(
+        metrics.item_collection_key(),
+        Some(&item(&[("pk", s("USER#2"))]))
+    );
+    assert_eq!(metrics.size_estimate_range_gb(), &[0.0, 1.0]);
+
+    // --- updates move items between index partitions; deletes remove them
+    c.update_item()
+        .table_name("app")
+        .key("pk", s("USER#1"))
+        .key("sk", s("ORDER#0001"))
+        .update_expression("SET #s = :d REMOVE #dt")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_names("#dt", "date")
+        .expression_attribute_values(":d", s("DELIVERED"))
+        .send()
+        .await
+        .unwrap();
+    c.delete_item()
+        .table_name("app")
+        .key("pk", s("USER#4"))
+        .key("sk", s("ORDER#0004"))
+        .send()
+        .await
+        .unwrap();
+
+    // --- each index equals the projection of the table's items that have its keys
+    let table = scan_all(&c, "app", None).await;
+    let check = |index_rows: Vec<Row>, keys: &[&str], keep: Option<&[&str]>| {
+        let mut want: Vec<Row> = table
+            .iter()
+            .filter(|r| keys.iter().all(|k| r.contains_key(*k)))
+            .map(|r| match keep {
+                Some(keep) => project(r, keep),
+                None => r.clone(),
+            })
+            .collect();
+        let mut got = index_rows;
+        sort_rows(&mut want);
+        sort_rows(&mut got);
+        assert_eq!(got, want, "index over {keys:?}");
+    };
+    check(
+        scan_all(&c, "app", Some("gsi1")).await,
+        &["gsi1pk", "gsi1sk"],
+        None,
+    );
+    check(
+        scan_all(&c, "app", Some("by_status")).await,
+        &["status", "created"],
+        Some(&["pk", "sk", "status", "created", "total"]),
+    );
+    check(
+        scan_all(&c, "app", Some("by_date")).await,
+        &["date"],
+        Some(&["pk", "sk", "date"]),
+    );
+
+    // --- DescribeTable reports each index's ItemCount and size
+    let desc = c.describe_table().table_name("app").send().await.unwrap();
+    let t = desc.table().unwrap();
+    let by_status = t
+        .global_secondary_indexes()
+        .iter()
+        .find(|g| g.index_name() == Some("by_status"))
+        .unwrap();
+    assert_eq!(by_status.item_count(), Some(60), "61 orders, one deleted");
+    assert!(by_status.index_size_bytes().unwrap() > 0);
+    assert_eq!(by_status.index_status(), Some(&IndexStatus::Active));
+    let by_date = &t.local_secondary_indexes()[0];
+    assert_eq!(
+        by_date.item_count(),
+        Some(59),
+        "one deleted, one lost its date"
+    );
+
+    // --- ConsistentRead on a GSI, Select ALL_ATTRIBUTES on an INCLUDE GSI
+    let r = c
+        .scan()
+        .table_name("app")
+        .index_name("gsi1")
+        .consistent_read(true)
+        .send()
+        .await;
+    expect_error(r, "ValidationException");
+    let r = c
+        .query()
+        .table_name("app")
+        .index_name("by_status")
+        .key_condition_expression("#s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s("SHIPPED"))
+        .select(Select::AllAttributes)
+        .send()
+        .await;
+    expect_error(r, "ValidationException");
+}
+
+#[tokio::test]
+async fn t43_index_added_to_a_loaded_table_is_backfilled_and_kept_in_sync() {
+    let server = Server::start().await;
+    let c = server.client();
+    c.create_table()
+        .table_name("load")
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("sk", ScalarAttributeType::S))
+        .key_schema(key_elem("pk", KeyType::Hash))
+        .key_schema(key_elem("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    wait_active(&c, "load").await;
+    // --- 1,000 items, two thirds with a category
+    let rows: Vec<Row> = (0..1000)
+        .map(|i| {
+            let mut r = item(&[
+                ("pk", s(&format!("p{}", i % 37))),
+                ("sk", s(&format!("s{i:05}"))),
+                ("v", ni(i)),
+            ]);
+            if i % 3 != 0 {
+                r.insert("cat".into(), s(&format!("c{}", i % 5)));
+            }
+            r
+        })
+        .collect();
+    put_all(&c, "load", rows).await;
+
+    // --- UpdateTable creates by_cat while writers keep writing
+    let writer = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                let key = format!("s{:05}", (i * 7) % 1000);
+                let pk = format!("p{}", ((i * 7) % 1000) % 37);
+                let r = if i % 4 == 0 {
+                    c.delete_item()
+                        .table_name("load")
+                        .key("pk", s(&pk))
+                        .key("sk", s(&key))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}"))
+                } else {
+                    c.update_item()
+                        .table_name("load")
+                        .key("pk", s(&pk))
+                        .key("sk", s(&key))
+                        .update_expression("SET cat = :c, w = :w")
+                        .expression_attribute_values(":c", s(&format!("c{}", i % 5)))
+                        .expression_attribute_values(":w", ni(i))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}"))
+                };
+                r.unwrap();
+            }
+        })
+    };
+    let r = c
+        .update_table()
+        .table_name("load")
+        .attribute_definitions(attr_def("cat", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by_cat")
+                        .key_schema(key_elem("cat", KeyType::Hash))
+                        .key_schema(key_elem("sk", KeyType::Range))
+                        .projection(projection(ProjectionType::Include, &["v"]))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let created = &r.table_description().unwrap().global_secondary_indexes()[0];
+    assert_eq!(created.index_status(), Some(&IndexStatus::Creating));
+    assert_eq!(created.backfilling(), Some(true));
+    writer.await.unwrap();
+    wait_active(&c, "load").await;
+
+    // --- the index holds exactly the projection of the items with a category
+    let table = scan_all(&c, "load", None).await;
+    let mut want: Vec<Row> = table
+        .iter()
+        .filter(|r| r.contains_key("cat"))
+        .map(|r| project(r, &["pk", "sk", "cat", "v"]))
+        .collect();
+    let mut got = scan_all(&c, "load", Some("by_cat")).await;
+    sort_rows(&mut want);
+    sort_rows(&mut got);
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+    let desc = c.describe_table().table_name("load").send().await.unwrap();
+    let gsi = &desc.table().unwrap().global_secondary_indexes()[0];
+    assert_eq!(gsi.item_count(), Some(want.len() as i64));
+    assert_eq!(gsi.backfilling(), None);
+
+    // --- kept in sync afterwards
+    c.put_item()
+        .table_name("load")
+        .item("pk", s("new"))
+        .item("sk", s("s99999"))
+        .item("cat", s("fresh"))
+        .send()
+        .await
+        .unwrap();
+    let r = c
+        .query()
+        .table_name("load")
+        .index_name("by_cat")
+        .key_condition_expression("cat = :c")
+        .expression_attribute_values(":c", s("fresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.items(),
+        &[item(&[
+            ("pk", s("new")),
+            ("sk", s("s99999")),
+            ("cat", s("fresh"))
+        ])]
+    );
+
+    // --- a second create while none is backfilling, then delete
+    let r = c
+        .update_table()
+        .table_name("load")
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .delete(
+                    DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name("by_cat")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.table_description().unwrap().global_secondary_indexes()[0].index_status(),
+        Some(&IndexStatus::Deleting)
+    );
+    let desc = c.describe_table().table_name("load").send().await.unwrap();
+    assert!(desc.table().unwrap().global_secondary_indexes().is_empty());
+    let r = c
+        .query()
+        .table_name("load")
+        .index_name("by_cat")
+        .key_condition_expression("cat = :c")
+        .expression_attribute_values(":c", s("fresh"))
+        .send()
+        .await;
+    expect_error(r, "ValidationException");
+}
+
+#[tokio::test]
+async fn t44_sigkill_during_writes_leaves_table_and_indexes_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start_on_dir(dir.path()).await;
+    let c = server.client();
+    create_app_table(&c).await;
+    // --- writers put, update and delete orders; SIGKILL mid-stream
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..6usize {
+        let (c, stop) = (c.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0usize.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let id = (i * 6 + w) % 150;
+                let _ = match i % 5 {
+                    0 | 1 | 2 => c
+                        .put_item()
+                        .table_name("app")
+                        .set_item(Some(order(id % 10, id + i)))
+                        .send()
+                        .await
+                        .is_ok(),
+                    3 => c
+                        .update_item()
+                        .table_name("app")
+                        .key("pk", s(&format!("USER#{}", id % 10)))
+                        .key("sk", s(&format!("ORDER#{:04}", id + i - 3)))
+                        .update_expression("SET #s = :s, gsi1sk = :g REMOVE #d")
+                        .expression_attribute_names("#s", "status")
+                        .expression_attribute_names("#d", "date")
+                        .expression_attribute_values(":s", s("RETURNED"))
+                        .expression_attribute_values(":g", s("X"))
+                        .send()
+                        .await
+                        .is_ok(),
+                    _ => c
+                        .delete_item()
+                        .table_name("app")
+                        .key("pk", s(&format!("USER#{}", id % 10)))
+                        .key("sk", s(&format!("ORDER#{:04}", id + i - 8)))
+                        .send()
+                        .await
+                        .is_ok(),
+                };
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    server.kill();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+
+    // --- restart: every index equals the projection of the table
+    let server = Server::start_on_dir(dir.path()).await;
+    let c = server.client();
+    let table = scan_all(&c, "app", None).await;
+    assert!(table.len() > 20, "the writers wrote: {}", table.len());
+    for (index, keys, keep) in [
+        ("gsi1", &["gsi1pk", "gsi1sk"][..], None),
+        (
+            "by_status",
+            &["status", "created"][..],
+            Some(&["pk", "sk", "status", "created", "total"][..]),
+        ),
+        ("by_date", &["date"][..], Some(&["pk", "sk", "date"][..])),
+    ] {
+        let mut want: Vec<Row> = table
+            .iter()
+            .filter(|r| keys.iter().all(|k| r.contains_key(*k)))
+            .map(|r| keep.map_or_else(|| r.clone(), |keep| project(r, keep)))
+            .collect();
+        let mut got = scan_all(&c, "app", Some(index)).await;
+        sort_rows(&mut want);
+        sort_rows(&mut got);
+        assert_eq!(got.len(), want.len(), "{index}");
+        assert_eq!(got, want, "{index}");
+        let desc = c.describe_table().table_name("app").send().await.unwrap();
+        let t = desc.table().unwrap();
+        let count = t
+            .global_secondary_indexes()
+            .iter()
+            .find(|g| g.index_name() == Some(index))
+            .and_then(|g| g.item_count())
+            .or_else(|| {
+                t.local_secondary_indexes()
+                    .iter()
+                    .find(|l| l.index_name() == Some(index))
+                    .and_then(|l| l.item_count())
+            });
+        assert_eq!(count, Some(want.len() as i64), "ItemCount of {index}");
+    }
+}
+
+#[tokio::test]
+async fn t45_index_validation() {
+    let server = Server::start().await;
+    let c = server.client();
+    let base = || {
+        c.create_table()
+            .table_name("val")
+            .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+            .key_schema(key_elem("pk", KeyType::Hash))
+            .billing_mode(BillingMode::PayPerRequest)
+    };
+    let message = |e: &aws_sdk_dynamodb::error::SdkError<_, _>| match e {
+        aws_sdk_dynamodb::error::SdkError::ServiceError(se) => {
+            let e: &aws_sdk_dynamodb::operation::create_table::CreateTableError = se.err();
+            aws_sdk_dynamodb::error::ProvideErrorMetadata::message(e)
+                .unwrap_or_default()
+                .to_owned()
+        }
+        other => format!("{other:?}"),
+    };
+    // An LSI needs a table with a sort key.
+    let r = base()
+        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
+        .local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name("lsi")
+                .key_schema(key_elem("pk", KeyType::Hash))
+                .key_schema(key_elem("x", KeyType::Range))
+                .projection(projection(ProjectionType::All, &[]))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"
+    );
+    // Attribute definitions must be exactly the keys used.
+    let r = base()
+        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("unused", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
+        .send()
+        .await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: Some AttributeDefinitions are not used. AttributeDefinitions: [pk, x, unused], keys used: [pk, x]"
+    );
+    let r = base()
+        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
+        .send()
+        .await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [x], AttributeDefinitions: [pk]"
+    );
+    // INCLUDE needs NonKeyAttributes; duplicate names; too many GSIs; bad names.
+    let r = base()
+        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi(
+            "gi1",
+            "x",
+            None,
+            projection(ProjectionType::Include, &[]),
+        ))
+        .send()
+        .await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: ProjectionType is INCLUDE, but NonKeyAttributes is not specified"
+    );
+    let r = base()
+        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
+        .global_secondary_indexes(gsi("gi1", "pk", None, projection(ProjectionType::All, &[])))
+        .send()
+        .await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: Duplicate index name: gi1"
+    );
+    let mut many = base().attribute_definitions(attr_def("x", ScalarAttributeType::S));
+    for i in 0..21 {
+        many = many.global_secondary_indexes(gsi(
+            &format!("gsi{i:02}"),
+            "x",
+            None,
+            projection(ProjectionType::KeysOnly, &[]),
+        ));
+    }
+    let r = many.send().await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20"
+    );
+    let r = base()
+        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
+        .global_secondary_indexes(gsi("ab", "x", None, projection(ProjectionType::All, &[])))
+        .send()
+        .await;
+    expect_error(r, "ValidationException");
+    let attrs: Vec<String> = (0..101).map(|i| format!("a{i}")).collect();
+    let mut wide = base().attribute_definitions(attr_def("x", ScalarAttributeType::S));
+    for (n, chunk) in attrs.chunks(20).enumerate() {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        wide = wide.global_secondary_indexes(gsi(
+            &format!("wide{n}"),
+            "x",
+            None,
+            projection(ProjectionType::Include, &refs),
+        ));
+    }
+    let r = wide.send().await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: Number of projected attributes in all indexes exceeds limit of 100"
+    );
+
+    // Provisioned tables need throughput for each GSI.
+    let r = c
+        .create_table()
+        .table_name("val")
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
+        .key_schema(key_elem("pk", KeyType::Hash))
+        .provisioned_throughput(
+            aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(1)
+                .build()
+                .unwrap(),
+        )
+        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
+        .send()
+        .await;
+    assert_eq!(
+        message(r.as_ref().unwrap_err()),
+        "One or more parameter values were invalid: ProvisionedThroughput is not specified for index: gi1"
+    );
+
+    // UpdateTable: unknown index, an LSI, a missing definition, two creates at once.
+    create_composite_table(&c, "upd").await;
+    let delete = |name: &str| {
+        GlobalSecondaryIndexUpdate::builder()
+            .delete(
+                DeleteGlobalSecondaryIndexAction::builder()
+                    .index_name(name)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let r = c
+        .update_table()
+        .table_name("upd")
+        .global_secondary_index_updates(delete("nosuch"))
+        .send()
+        .await;
+    expect_error(r, "ResourceNotFoundException");
+    let create = |name: &str, attr: &str| {
+        GlobalSecondaryIndexUpdate::builder()
+            .create(
+                CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(name)
+                    .key_schema(key_elem(attr, KeyType::Hash))
+                    .projection(projection(ProjectionType::KeysOnly, &[]))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let r = c
+        .update_table()
+        .table_name("upd")
+        .global_secondary_index_updates(create("gi1", "x"))
+        .send()
+        .await;
+    expect_error(r, "ValidationException");
+    let r = c
+        .update_table()
+        .table_name("upd")
+        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("y", ScalarAttributeType::S))
+        .global_secondary_index_updates(create("gi1", "x"))
+        .global_secondary_index_updates(create("gi2", "y"))
+        .send()
+        .await;
+    expect_error(r, "LimitExceededException");
+}

@@ -746,10 +746,16 @@ fn create_command(
             "Subscriber limit exceeded: The maximum number of global secondary indexes per table is {GLOBAL_INDEXES_MAX}"
         )));
     }
-    // The new index's key attributes must be defined in the request; a definition that
-    // contradicts the table's own is refused.
+    // The new index's key attributes must be defined, in the request or (for the table's own
+    // key attributes) already; a definition that contradicts the table's own is refused.
+    let mut known: Vec<(String, ScalarType)> = given.to_vec();
+    for (name, scalar) in &meta.attribute_definitions {
+        if !known.iter().any(|(n, _)| n == name) {
+            known.push((name.clone(), *scalar));
+        }
+    }
     for (name, _) in &spec.keys {
-        if !given.iter().any(|(n, _)| n == name) {
+        if !known.iter().any(|(n, _)| n == name) {
             return Err(invalid(format_args!(
                 "AttributeDefinitions is not specified for index: {}",
                 spec.name
@@ -767,7 +773,7 @@ fn create_command(
             }
         }
     }
-    let keys = key_schema(spec, given)?;
+    let keys = key_schema(spec, &known)?;
     projection_checks(spec)?;
     let existing: Vec<&IndexMeta> = meta.indexes().collect();
     let new_count = spec
