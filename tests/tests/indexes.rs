@@ -896,7 +896,7 @@ async fn t44_sigkill_during_writes_leaves_table_and_indexes_consistent() {
                 }
                 let id = (i * 6 + w) % 150;
                 let _ = match i % 5 {
-                    0 | 1 | 2 => c
+                    0..=2 => c
                         .put_item()
                         .table_name("app")
                         .set_item(Some(order(id % 10, id + i)))
