@@ -1,5 +1,6 @@
 """boto3 (client and resource APIs) against the real binary."""
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -208,3 +209,71 @@ def test_consumed_capacity(client, table):
     assert r["ConsumedCapacity"]["CapacityUnits"] == 1.0
     r = client.get_item(TableName=table, Key={"pk": {"S": "cap"}, "sk": {"N": "1"}}, ReturnConsumedCapacity="TOTAL")
     assert r["ConsumedCapacity"]["CapacityUnits"] == 0.5
+
+
+def test_global_secondary_index_query(client, resource, table_name):
+    """A GSI through boto3: create with the table, sparse, INCLUDE projection, paginated Query,
+    then a second GSI added by UpdateTable and backfilled."""
+    client.create_table(
+        TableName=table_name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "team", "AttributeType": "S"},
+            {"AttributeName": "score", "AttributeType": "N"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_team",
+                "KeySchema": [
+                    {"AttributeName": "team", "KeyType": "HASH"},
+                    {"AttributeName": "score", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]},
+            }
+        ],
+    )
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    table = resource.Table(table_name)
+    with table.batch_writer() as batch:
+        for i in range(25):
+            batch.put_item(Item={"pk": f"p{i}", "team": "red" if i % 2 else "blue", "score": i, "name": f"n{i}", "x": 1})
+        batch.put_item(Item={"pk": "loner", "name": "no team"})
+
+    items, start = [], None
+    while True:
+        kwargs = {"IndexName": "by_team", "KeyConditionExpression": Key("team").eq("red") & Key("score").gte(5), "Limit": 4}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = table.query(**kwargs)
+        items.extend(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert [int(i["score"]) for i in items] == list(range(5, 25, 2))
+    assert set(items[0]) == {"pk", "team", "score", "name"}
+
+    with pytest.raises(ClientError) as exc:
+        table.query(IndexName="by_team", KeyConditionExpression=Key("team").eq("red"), ConsistentRead=True)
+    assert error_code(exc.value) == "ValidationException"
+
+    desc = client.describe_table(TableName=table_name)["Table"]
+    (gsi,) = desc["GlobalSecondaryIndexes"]
+    assert gsi["IndexStatus"] == "ACTIVE" and gsi["ItemCount"] == 25
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]}
+
+    client.update_table(
+        TableName=table_name,
+        AttributeDefinitions=[{"AttributeName": "name", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {"Create": {"IndexName": "by_name", "KeySchema": [{"AttributeName": "name", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}}
+        ],
+    )
+    for _ in range(100):
+        indexes = client.describe_table(TableName=table_name)["Table"]["GlobalSecondaryIndexes"]
+        if all(i["IndexStatus"] == "ACTIVE" for i in indexes):
+            break
+        time.sleep(0.1)
+    page = table.query(IndexName="by_name", KeyConditionExpression=Key("name").eq("no team"))
+    assert page["Items"] == [{"pk": "loner", "name": "no team"}]
