@@ -34,6 +34,9 @@ pub enum Op {
     Get,
     /// Query of one random pre-loaded partition (10 items).
     Query,
+    /// PutItem like `put`, on a second table with two global secondary indexes (one ALL, one
+    /// KEYS_ONLY) whose keys every item has: the cost of index maintenance, next to `put`.
+    PutIndexed,
 }
 
 impl Op {
@@ -43,6 +46,7 @@ impl Op {
             Op::Put => "put",
             Op::Get => "get",
             Op::Query => "query",
+            Op::PutIndexed => "put-indexed",
         }
     }
 }
@@ -146,6 +150,14 @@ pub async fn run_cells(args: &BenchArgs) -> anyhow::Result<Vec<RunResult>> {
             Duration::from_millis(TABLE_ACTIVE_TIMEOUT_MS),
         )
         .await?;
+        if args.ops.contains(&Op::PutIndexed) {
+            setup::create_indexed_table(
+                &target,
+                &plan.indexed_table,
+                Duration::from_millis(TABLE_ACTIVE_TIMEOUT_MS),
+            )
+            .await?;
+        }
         setup::preload(&target, &plan, &args.ops).await?;
     }
     let mut results = Vec::new();

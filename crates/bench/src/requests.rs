@@ -17,6 +17,8 @@ const PUT_KEYS_PER_WORKER: u64 = 100_000;
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) table: String,
+    /// The table with two global secondary indexes that `put-indexed` writes to.
+    pub(crate) indexed_table: String,
     pub(crate) value: String,
     pub(crate) get_items: usize,
 }
@@ -25,6 +27,7 @@ impl Plan {
     pub(crate) fn new(table: &str, value_bytes: usize, get_items: usize) -> Plan {
         Plan {
             table: table.to_owned(),
+            indexed_table: format!("{table}-gsi2"),
             value: "x".repeat(value_bytes),
             get_items: get_items.max(1),
         }
@@ -65,6 +68,17 @@ impl Plan {
                     "sk": {"S": "0"},
                 },
             }),
+            Op::PutIndexed => json!({
+                "TableName": self.indexed_table,
+                "Item": {
+                    "pk": {"S": format!("p{worker}-{}", n % PUT_KEYS_PER_WORKER)},
+                    "sk": {"S": "0"},
+                    "v": {"S": self.value},
+                    "g1pk": {"S": format!("t{}", n % 100)},
+                    "g1sk": {"S": format!("{worker}-{n}")},
+                    "g2pk": {"S": format!("w{worker}")},
+                },
+            }),
             Op::Query => json!({
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :p",
@@ -75,7 +89,7 @@ impl Plan {
             }),
         };
         let operation = match op {
-            Op::Put => "PutItem",
+            Op::Put | Op::PutIndexed => "PutItem",
             Op::Get => "GetItem",
             Op::Query => "Query",
         };

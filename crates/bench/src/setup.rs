@@ -25,7 +25,6 @@ pub(crate) async fn create_table(
     table: &str,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    let mut conn = Connection::open(target).await?;
     // Provisioned rather than on-demand: every local peer accepts it, and none throttles.
     let body = json!({
         "TableName": table,
@@ -39,6 +38,61 @@ pub(crate) async fn create_table(
         ],
         "ProvisionedThroughput": {"ReadCapacityUnits": 10000, "WriteCapacityUnits": 10000},
     });
+    create_and_wait(target, table, body, timeout).await
+}
+
+/// Creates `put-indexed`'s table: like the main one, plus GSI `g1` (g1pk, g1sk; ALL) and GSI
+/// `g2` (g2pk; KEYS_ONLY). Waits until it and its indexes are ACTIVE.
+pub(crate) async fn create_indexed_table(
+    target: &Target,
+    table: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let throughput = json!({"ReadCapacityUnits": 10000, "WriteCapacityUnits": 10000});
+    let body = json!({
+        "TableName": table,
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g1pk", "AttributeType": "S"},
+            {"AttributeName": "g1sk", "AttributeType": "S"},
+            {"AttributeName": "g2pk", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "g1",
+                "KeySchema": [
+                    {"AttributeName": "g1pk", "KeyType": "HASH"},
+                    {"AttributeName": "g1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+                "ProvisionedThroughput": throughput,
+            },
+            {
+                "IndexName": "g2",
+                "KeySchema": [{"AttributeName": "g2pk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "ProvisionedThroughput": throughput,
+            },
+        ],
+        "ProvisionedThroughput": throughput,
+    });
+    create_and_wait(target, table, body, timeout).await
+}
+
+/// Sends CreateTable (an existing table is fine) and polls until the table and every global
+/// secondary index are ACTIVE.
+async fn create_and_wait(
+    target: &Target,
+    table: &str,
+    body: serde_json::Value,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let mut conn = Connection::open(target).await?;
     let reply = conn
         .call("CreateTable", Bytes::from(body.to_string()))
         .await?;
@@ -60,7 +114,10 @@ pub(crate) async fn create_table(
         if reply.status == 200 {
             let value: serde_json::Value =
                 serde_json::from_slice(&reply.body).context("DescribeTable reply is not JSON")?;
-            if value["Table"]["TableStatus"] == "ACTIVE" {
+            let indexes_active = value["Table"]["GlobalSecondaryIndexes"]
+                .as_array()
+                .is_none_or(|all| all.iter().all(|i| i["IndexStatus"] == "ACTIVE"));
+            if value["Table"]["TableStatus"] == "ACTIVE" && indexes_active {
                 return Ok(());
             }
         }
