@@ -1,9 +1,14 @@
-//! Secondary indexes (GSI and LSI) through Query and Scan. Ignored until indexes are built:
-//! they document what a later issue must pass.
+//! Secondary indexes (GSI and LSI) through Query and Scan: projections, sparse indexes,
+//! pagination, maintenance on update and delete, ItemCollectionMetrics, DescribeTable
+//! statistics, and the reads DynamoDB refuses. Helpers shared with `index_backfill` and
+//! `index_validation` live here.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
-    ScalarAttributeType,
+    AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus, KeyType, LocalSecondaryIndex,
+    Projection, ProjectionType, PutRequest, ReturnItemCollectionMetrics, ScalarAttributeType,
+    Select, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use meridian_tests::*;
@@ -257,17 +262,9 @@ async fn t41_local_secondary_index() {
 // A single-table design: users, orders and order lines in one table, with an inverted GSI,
 // a sparse status GSI (INCLUDE projection) and an LSI by date (KEYS_ONLY).
 
-use std::collections::HashMap;
+pub(crate) type Row = HashMap<String, AttributeValue>;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
-    GlobalSecondaryIndexUpdate, IndexStatus, PutRequest, ReturnItemCollectionMetrics, Select,
-    WriteRequest,
-};
-
-type Row = HashMap<String, AttributeValue>;
-
-fn gsi(
+pub(crate) fn gsi(
     name: &str,
     hash: &str,
     range: Option<&str>,
@@ -283,7 +280,7 @@ fn gsi(
     b.build().unwrap()
 }
 
-fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
+pub(crate) fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
     let mut b = Projection::builder().projection_type(kind);
     for a in include {
         b = b.non_key_attributes(*a);
@@ -291,7 +288,7 @@ fn projection(kind: ProjectionType, include: &[&str]) -> Projection {
     b.build()
 }
 
-async fn create_app_table(c: &Client) {
+pub(crate) async fn create_app_table(c: &Client) {
     c.create_table()
         .table_name("app")
         .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
@@ -341,7 +338,7 @@ fn user(id: usize) -> Row {
     ])
 }
 
-fn order(user: usize, id: usize) -> Row {
+pub(crate) fn order(user: usize, id: usize) -> Row {
     let status = ["PENDING", "SHIPPED", "DELIVERED"][id % 3];
     item(&[
         ("pk", s(&format!("USER#{user}"))),
@@ -367,7 +364,7 @@ fn line(order: usize, n: usize) -> Row {
     ])
 }
 
-async fn put_all(c: &Client, table: &str, rows: Vec<Row>) {
+pub(crate) async fn put_all(c: &Client, table: &str, rows: Vec<Row>) {
     for chunk in rows.chunks(25) {
         let requests: Vec<WriteRequest> = chunk
             .iter()
@@ -396,7 +393,7 @@ async fn put_all(c: &Client, table: &str, rows: Vec<Row>) {
 }
 
 /// Every item of a table or index, by paginated Scan.
-async fn scan_all(c: &Client, table: &str, index: Option<&str>) -> Vec<Row> {
+pub(crate) async fn scan_all(c: &Client, table: &str, index: Option<&str>) -> Vec<Row> {
     let mut out = Vec::new();
     let mut start = None;
     loop {
@@ -417,14 +414,14 @@ async fn scan_all(c: &Client, table: &str, index: Option<&str>) -> Vec<Row> {
     }
 }
 
-fn project(row: &Row, keep: &[&str]) -> Row {
+pub(crate) fn project(row: &Row, keep: &[&str]) -> Row {
     row.iter()
         .filter(|(k, _)| keep.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
-fn sort_rows(rows: &mut [Row]) {
+pub(crate) fn sort_rows(rows: &mut [Row]) {
     rows.sort_by_key(|r| format!("{:?}/{:?}", r.get("pk"), r.get("sk")));
 }
 
@@ -708,461 +705,4 @@ async fn t42_single_table_design() {
         .send()
         .await;
     expect_error(r, "ValidationException");
-}
-
-#[tokio::test]
-async fn t43_index_added_to_a_loaded_table_is_backfilled_and_kept_in_sync() {
-    let server = Server::start().await;
-    let c = server.client();
-    c.create_table()
-        .table_name("load")
-        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr_def("sk", ScalarAttributeType::S))
-        .key_schema(key_elem("pk", KeyType::Hash))
-        .key_schema(key_elem("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    wait_active(&c, "load").await;
-    // --- 1,000 items, two thirds with a category
-    let rows: Vec<Row> = (0..1000)
-        .map(|i| {
-            let mut r = item(&[
-                ("pk", s(&format!("p{}", i % 37))),
-                ("sk", s(&format!("s{i:05}"))),
-                ("v", ni(i)),
-            ]);
-            if i % 3 != 0 {
-                r.insert("cat".into(), s(&format!("c{}", i % 5)));
-            }
-            r
-        })
-        .collect();
-    put_all(&c, "load", rows).await;
-
-    // --- UpdateTable creates by_cat while writers keep writing
-    let writer = {
-        let c = c.clone();
-        tokio::spawn(async move {
-            for i in 0..300 {
-                let key = format!("s{:05}", (i * 7) % 1000);
-                let pk = format!("p{}", ((i * 7) % 1000) % 37);
-                let r = if i % 4 == 0 {
-                    c.delete_item()
-                        .table_name("load")
-                        .key("pk", s(&pk))
-                        .key("sk", s(&key))
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| format!("{e:?}"))
-                } else {
-                    c.update_item()
-                        .table_name("load")
-                        .key("pk", s(&pk))
-                        .key("sk", s(&key))
-                        .update_expression("SET cat = :c, w = :w")
-                        .expression_attribute_values(":c", s(&format!("c{}", i % 5)))
-                        .expression_attribute_values(":w", ni(i))
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| format!("{e:?}"))
-                };
-                r.unwrap();
-            }
-        })
-    };
-    let r = c
-        .update_table()
-        .table_name("load")
-        .attribute_definitions(attr_def("cat", ScalarAttributeType::S))
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .create(
-                    CreateGlobalSecondaryIndexAction::builder()
-                        .index_name("by_cat")
-                        .key_schema(key_elem("cat", KeyType::Hash))
-                        .key_schema(key_elem("sk", KeyType::Range))
-                        .projection(projection(ProjectionType::Include, &["v"]))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let created = &r.table_description().unwrap().global_secondary_indexes()[0];
-    assert_eq!(created.index_status(), Some(&IndexStatus::Creating));
-    assert_eq!(created.backfilling(), Some(true));
-    writer.await.unwrap();
-    wait_active(&c, "load").await;
-
-    // --- the index holds exactly the projection of the items with a category
-    let table = scan_all(&c, "load", None).await;
-    let mut want: Vec<Row> = table
-        .iter()
-        .filter(|r| r.contains_key("cat"))
-        .map(|r| project(r, &["pk", "sk", "cat", "v"]))
-        .collect();
-    let mut got = scan_all(&c, "load", Some("by_cat")).await;
-    sort_rows(&mut want);
-    sort_rows(&mut got);
-    assert_eq!(got.len(), want.len());
-    assert_eq!(got, want);
-    let desc = c.describe_table().table_name("load").send().await.unwrap();
-    let gsi = &desc.table().unwrap().global_secondary_indexes()[0];
-    assert_eq!(gsi.item_count(), Some(want.len() as i64));
-    assert_eq!(gsi.backfilling(), None);
-
-    // --- kept in sync afterwards
-    c.put_item()
-        .table_name("load")
-        .item("pk", s("new"))
-        .item("sk", s("s99999"))
-        .item("cat", s("fresh"))
-        .send()
-        .await
-        .unwrap();
-    let r = c
-        .query()
-        .table_name("load")
-        .index_name("by_cat")
-        .key_condition_expression("cat = :c")
-        .expression_attribute_values(":c", s("fresh"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.items(),
-        &[item(&[
-            ("pk", s("new")),
-            ("sk", s("s99999")),
-            ("cat", s("fresh"))
-        ])]
-    );
-
-    // --- a second create while none is backfilling, then delete
-    let r = c
-        .update_table()
-        .table_name("load")
-        .global_secondary_index_updates(
-            GlobalSecondaryIndexUpdate::builder()
-                .delete(
-                    DeleteGlobalSecondaryIndexAction::builder()
-                        .index_name("by_cat")
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.table_description().unwrap().global_secondary_indexes()[0].index_status(),
-        Some(&IndexStatus::Deleting)
-    );
-    let desc = c.describe_table().table_name("load").send().await.unwrap();
-    assert!(desc.table().unwrap().global_secondary_indexes().is_empty());
-    let r = c
-        .query()
-        .table_name("load")
-        .index_name("by_cat")
-        .key_condition_expression("cat = :c")
-        .expression_attribute_values(":c", s("fresh"))
-        .send()
-        .await;
-    expect_error(r, "ValidationException");
-}
-
-#[tokio::test]
-async fn t44_sigkill_during_writes_leaves_table_and_indexes_consistent() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start_on_dir(dir.path()).await;
-    let c = server.client();
-    create_app_table(&c).await;
-    // --- writers put, update and delete orders; SIGKILL mid-stream
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for w in 0..6usize {
-        let (c, stop) = (c.clone(), stop.clone());
-        writers.push(tokio::spawn(async move {
-            for i in 0usize.. {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return;
-                }
-                let id = (i * 6 + w) % 150;
-                let _ = match i % 5 {
-                    0..=2 => c
-                        .put_item()
-                        .table_name("app")
-                        .set_item(Some(order(id % 10, id + i)))
-                        .send()
-                        .await
-                        .is_ok(),
-                    3 => c
-                        .update_item()
-                        .table_name("app")
-                        .key("pk", s(&format!("USER#{}", id % 10)))
-                        .key("sk", s(&format!("ORDER#{:04}", id + i - 3)))
-                        .update_expression("SET #s = :s, gsi1sk = :g REMOVE #d")
-                        .expression_attribute_names("#s", "status")
-                        .expression_attribute_names("#d", "date")
-                        .expression_attribute_values(":s", s("RETURNED"))
-                        .expression_attribute_values(":g", s("X"))
-                        .send()
-                        .await
-                        .is_ok(),
-                    _ => c
-                        .delete_item()
-                        .table_name("app")
-                        .key("pk", s(&format!("USER#{}", id % 10)))
-                        .key("sk", s(&format!("ORDER#{:04}", id + i - 8)))
-                        .send()
-                        .await
-                        .is_ok(),
-                };
-            }
-        }));
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    server.kill();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
-
-    // --- restart: every index equals the projection of the table
-    let server = Server::start_on_dir(dir.path()).await;
-    let c = server.client();
-    let table = scan_all(&c, "app", None).await;
-    assert!(table.len() > 20, "the writers wrote: {}", table.len());
-    for (index, keys, keep) in [
-        ("gsi1", &["gsi1pk", "gsi1sk"][..], None),
-        (
-            "by_status",
-            &["status", "created"][..],
-            Some(&["pk", "sk", "status", "created", "total"][..]),
-        ),
-        ("by_date", &["date"][..], Some(&["pk", "sk", "date"][..])),
-    ] {
-        let mut want: Vec<Row> = table
-            .iter()
-            .filter(|r| keys.iter().all(|k| r.contains_key(*k)))
-            .map(|r| keep.map_or_else(|| r.clone(), |keep| project(r, keep)))
-            .collect();
-        let mut got = scan_all(&c, "app", Some(index)).await;
-        sort_rows(&mut want);
-        sort_rows(&mut got);
-        assert_eq!(got.len(), want.len(), "{index}");
-        assert_eq!(got, want, "{index}");
-        let desc = c.describe_table().table_name("app").send().await.unwrap();
-        let t = desc.table().unwrap();
-        let count = t
-            .global_secondary_indexes()
-            .iter()
-            .find(|g| g.index_name() == Some(index))
-            .and_then(|g| g.item_count())
-            .or_else(|| {
-                t.local_secondary_indexes()
-                    .iter()
-                    .find(|l| l.index_name() == Some(index))
-                    .and_then(|l| l.item_count())
-            });
-        assert_eq!(count, Some(want.len() as i64), "ItemCount of {index}");
-    }
-}
-
-#[tokio::test]
-async fn t45_index_validation() {
-    let server = Server::start().await;
-    let c = server.client();
-    let base = || {
-        c.create_table()
-            .table_name("val")
-            .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
-            .key_schema(key_elem("pk", KeyType::Hash))
-            .billing_mode(BillingMode::PayPerRequest)
-    };
-    let message = |e: &aws_sdk_dynamodb::error::SdkError<_, _>| match e {
-        aws_sdk_dynamodb::error::SdkError::ServiceError(se) => {
-            let e: &aws_sdk_dynamodb::operation::create_table::CreateTableError = se.err();
-            aws_sdk_dynamodb::error::ProvideErrorMetadata::message(e)
-                .unwrap_or_default()
-                .to_owned()
-        }
-        other => format!("{other:?}"),
-    };
-    // An LSI needs a table with a sort key.
-    let r = base()
-        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
-        .local_secondary_indexes(
-            LocalSecondaryIndex::builder()
-                .index_name("lsi")
-                .key_schema(key_elem("pk", KeyType::Hash))
-                .key_schema(key_elem("x", KeyType::Range))
-                .projection(projection(ProjectionType::All, &[]))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"
-    );
-    // Attribute definitions must be exactly the keys used.
-    let r = base()
-        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
-        .attribute_definitions(attr_def("unused", ScalarAttributeType::S))
-        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
-        .send()
-        .await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: Some AttributeDefinitions are not used. AttributeDefinitions: [pk, x, unused], keys used: [pk, x]"
-    );
-    let r = base()
-        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
-        .send()
-        .await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [x], AttributeDefinitions: [pk]"
-    );
-    // INCLUDE needs NonKeyAttributes; duplicate names; too many GSIs; bad names.
-    let r = base()
-        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
-        .global_secondary_indexes(gsi(
-            "gi1",
-            "x",
-            None,
-            projection(ProjectionType::Include, &[]),
-        ))
-        .send()
-        .await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: ProjectionType is INCLUDE, but NonKeyAttributes is not specified"
-    );
-    let r = base()
-        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
-        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
-        .global_secondary_indexes(gsi("gi1", "pk", None, projection(ProjectionType::All, &[])))
-        .send()
-        .await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: Duplicate index name: gi1"
-    );
-    let mut many = base().attribute_definitions(attr_def("x", ScalarAttributeType::S));
-    for i in 0..21 {
-        many = many.global_secondary_indexes(gsi(
-            &format!("gsi{i:02}"),
-            "x",
-            None,
-            projection(ProjectionType::KeysOnly, &[]),
-        ));
-    }
-    let r = many.send().await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of 20"
-    );
-    let r = base()
-        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
-        .global_secondary_indexes(gsi("ab", "x", None, projection(ProjectionType::All, &[])))
-        .send()
-        .await;
-    expect_error(r, "ValidationException");
-    let attrs: Vec<String> = (0..101).map(|i| format!("a{i}")).collect();
-    let mut wide = base().attribute_definitions(attr_def("x", ScalarAttributeType::S));
-    for (n, chunk) in attrs.chunks(20).enumerate() {
-        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        wide = wide.global_secondary_indexes(gsi(
-            &format!("wide{n}"),
-            "x",
-            None,
-            projection(ProjectionType::Include, &refs),
-        ));
-    }
-    let r = wide.send().await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: Number of projected attributes in all indexes exceeds limit of 100"
-    );
-
-    // Provisioned tables need throughput for each GSI.
-    let r = c
-        .create_table()
-        .table_name("val")
-        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
-        .key_schema(key_elem("pk", KeyType::Hash))
-        .provisioned_throughput(
-            aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
-                .read_capacity_units(1)
-                .write_capacity_units(1)
-                .build()
-                .unwrap(),
-        )
-        .global_secondary_indexes(gsi("gi1", "x", None, projection(ProjectionType::All, &[])))
-        .send()
-        .await;
-    assert_eq!(
-        message(r.as_ref().unwrap_err()),
-        "One or more parameter values were invalid: ProvisionedThroughput is not specified for index: gi1"
-    );
-
-    // UpdateTable: unknown index, an LSI, a missing definition, two creates at once.
-    create_composite_table(&c, "upd").await;
-    let delete = |name: &str| {
-        GlobalSecondaryIndexUpdate::builder()
-            .delete(
-                DeleteGlobalSecondaryIndexAction::builder()
-                    .index_name(name)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    };
-    let r = c
-        .update_table()
-        .table_name("upd")
-        .global_secondary_index_updates(delete("nosuch"))
-        .send()
-        .await;
-    expect_error(r, "ResourceNotFoundException");
-    let create = |name: &str, attr: &str| {
-        GlobalSecondaryIndexUpdate::builder()
-            .create(
-                CreateGlobalSecondaryIndexAction::builder()
-                    .index_name(name)
-                    .key_schema(key_elem(attr, KeyType::Hash))
-                    .projection(projection(ProjectionType::KeysOnly, &[]))
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    };
-    let r = c
-        .update_table()
-        .table_name("upd")
-        .global_secondary_index_updates(create("gi1", "x"))
-        .send()
-        .await;
-    expect_error(r, "ValidationException");
-    let r = c
-        .update_table()
-        .table_name("upd")
-        .attribute_definitions(attr_def("x", ScalarAttributeType::S))
-        .attribute_definitions(attr_def("y", ScalarAttributeType::S))
-        .global_secondary_index_updates(create("gi1", "x"))
-        .global_secondary_index_updates(create("gi2", "y"))
-        .send()
-        .await;
-    expect_error(r, "LimitExceededException");
 }

@@ -13,6 +13,8 @@ mod crash;
 mod errors;
 mod expressions;
 mod fidelity;
+mod index_backfill;
+mod index_validation;
 mod indexes;
 mod items;
 mod legacy;

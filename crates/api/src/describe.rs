@@ -25,9 +25,9 @@ pub(crate) struct TableDescription<'a> {
     deletion_protection_enabled: bool,
     table_class_summary: TableClassSummary<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    global_secondary_indexes: Vec<crate::indexes::IndexDescription<'a>>,
+    global_secondary_indexes: Vec<crate::index_views::IndexDescription<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    local_secondary_indexes: Vec<crate::indexes::IndexDescription<'a>>,
+    local_secondary_indexes: Vec<crate::index_views::IndexDescription<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,7 +81,7 @@ impl<'a> TableDescription<'a> {
         let on_demand = meta.billing_mode == BillingMode::PayPerRequest;
         let p = &meta.provisioned;
         let (global_secondary_indexes, local_secondary_indexes) =
-            crate::indexes::describe(meta, &|_| (0, 0));
+            crate::index_views::describe(meta, &|_| (0, 0));
         TableDescription {
             attribute_definitions: meta
                 .attribute_definitions
@@ -141,7 +141,7 @@ impl<'a> TableDescription<'a> {
         stats: &dyn Fn(&model::IndexMeta) -> (u64, u64),
     ) -> Self {
         (self.global_secondary_indexes, self.local_secondary_indexes) =
-            crate::indexes::describe(meta, stats);
+            crate::index_views::describe(meta, stats);
         self
     }
 

@@ -1,23 +1,22 @@
-//! Secondary indexes at the front door: GlobalSecondaryIndexes and LocalSecondaryIndexes of
-//! CreateTable, GlobalSecondaryIndexUpdates of UpdateTable (with DynamoDB's validation and
-//! messages), their DescribeTable form, the read-side checks of Query and Scan with IndexName,
-//! ItemCollectionMetrics, and the leader's backfill task for indexes added to a table.
+//! Secondary index definitions at the front door: GlobalSecondaryIndexes and
+//! LocalSecondaryIndexes of CreateTable and GlobalSecondaryIndexUpdates of UpdateTable, with
+//! DynamoDB's validation and messages. `index_views` describes indexes and checks reads;
+//! `backfill` fills indexes added to a loaded table.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use model::limits::{
-    GLOBAL_INDEXES_MAX, INDEX_BACKFILL_ITEMS_PER_COMMAND, INDEX_NAME_LEN_MAX, INDEX_NAME_LEN_MIN,
-    KEY_ATTRIBUTE_NAME_BYTES_MAX, LOCAL_INDEXES_MAX, PROJECTED_ATTRIBUTES_MAX,
+    GLOBAL_INDEXES_MAX, INDEX_NAME_LEN_MAX, INDEX_NAME_LEN_MIN, KEY_ATTRIBUTE_NAME_BYTES_MAX,
+    LOCAL_INDEXES_MAX, PROJECTED_ATTRIBUTES_MAX,
 };
 use model::{
-    BillingMode, IndexMeta, IndexStatus, Item, KeyAttribute, KeySchema, ProjectionType,
+    BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, ProjectionType,
     ProvisionedThroughput, ScalarType, TableMeta,
 };
-use table::{Command, Outcome};
+use table::Command;
 
 use crate::error::ApiError;
 use crate::request::propose;
@@ -93,6 +92,9 @@ pub(crate) struct IndexSpec {
     non_key_attributes: Option<Vec<String>>,
     throughput: Option<(u64, u64)>,
     throughput_given: bool,
+    /// Projection given without a ProjectionType: refused after the shape checks, as
+    /// DynamoDB does.
+    projection_type_missing: bool,
 }
 
 /// CreateTable's index members, shape-checked.
@@ -236,27 +238,18 @@ fn spec(v: &mut Violations, field: &str, wire: &IndexWire) -> Option<IndexSpec> 
     });
     let name = name?.clone();
     let projection = projection?;
-    let Some(projection_type) = projection_type else {
-        if projection.projection_type.is_none() {
-            // Reported after the shape checks, as DynamoDB does.
-            return Some(IndexSpec {
-                name,
-                keys,
-                projection: ProjectionType::All,
-                non_key_attributes: Some(vec!["\0unknown".into()]),
-                throughput: throughput.flatten(),
-                throughput_given: wire.provisioned_throughput.is_some(),
-            });
-        }
+    let projection_type_missing = projection.projection_type.is_none();
+    if projection_type.is_none() && !projection_type_missing {
         return None;
-    };
+    }
     Some(IndexSpec {
         name,
         keys,
-        projection: projection_type,
+        projection: projection_type.unwrap_or(ProjectionType::All),
         non_key_attributes: projection.non_key_attributes.clone(),
         throughput: throughput.flatten(),
         throughput_given: wire.provisioned_throughput.is_some(),
+        projection_type_missing,
     })
 }
 
@@ -338,10 +331,10 @@ fn key_schema(
 }
 
 fn projection_checks(spec: &IndexSpec) -> Result<(), ApiError> {
+    if spec.projection_type_missing {
+        return Err(invalid("Unknown ProjectionType: null"));
+    }
     match (&spec.non_key_attributes, spec.projection) {
-        (Some(attrs), _) if attrs.first().is_some_and(|a| a == "\0unknown") => {
-            Err(invalid("Unknown ProjectionType: null"))
-        }
         (None, ProjectionType::Include) => Err(invalid(
             "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
         )),
@@ -796,224 +789,4 @@ fn create_command(
         index: meta_of(spec, keys, provisioned),
         attribute_definitions: definitions,
     })
-}
-
-/// Query and Scan on an index: ConsistentRead is refused on a global one, as DynamoDB does
-/// (the remaining checks run in `table::read`).
-pub(crate) fn check_read(
-    region: &dyn Region,
-    table: &str,
-    index: Option<&str>,
-    consistent: bool,
-) -> Result<(), ApiError> {
-    let Some(index) = index else {
-        return Ok(());
-    };
-    if !consistent {
-        return Ok(());
-    }
-    let meta = crate::tables::load(region, table)?;
-    if meta.global_indexes.iter().any(|i| i.name == index) {
-        return Err(ApiError::validation(
-            "Consistent reads are not supported on global secondary indexes",
-        ));
-    }
-    Ok(())
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct KeyElement<'a> {
-    attribute_name: &'a str,
-    key_type: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ProjectionOut<'a> {
-    projection_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    non_key_attributes: Option<&'a [String]>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ThroughputOut {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_increase_date_time: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_decrease_date_time: Option<f64>,
-    number_of_decreases_today: u64,
-    read_capacity_units: u64,
-    write_capacity_units: u64,
-}
-
-/// One index in a TableDescription.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct IndexDescription<'a> {
-    index_name: &'a str,
-    key_schema: Vec<KeyElement<'a>>,
-    projection: ProjectionOut<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    index_status: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    backfilling: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provisioned_throughput: Option<ThroughputOut>,
-    index_size_bytes: u64,
-    item_count: u64,
-    index_arn: String,
-}
-
-/// Describes a table's global and local indexes, with statistics from `stats`.
-pub(crate) fn describe<'a>(
-    meta: &'a TableMeta,
-    stats: &dyn Fn(&IndexMeta) -> (u64, u64),
-) -> (Vec<IndexDescription<'a>>, Vec<IndexDescription<'a>>) {
-    let one = |index: &'a IndexMeta, global: bool| {
-        let (item_count, size_bytes) = stats(index);
-        let on_demand = meta.billing_mode == BillingMode::PayPerRequest;
-        IndexDescription {
-            index_name: &index.name,
-            key_schema: index
-                .key_schema
-                .attributes()
-                .enumerate()
-                .map(|(i, a)| KeyElement {
-                    attribute_name: &a.name,
-                    key_type: if i == 0 { "HASH" } else { "RANGE" },
-                })
-                .collect(),
-            projection: ProjectionOut {
-                projection_type: index.projection.as_str(),
-                non_key_attributes: (index.projection == ProjectionType::Include)
-                    .then_some(index.non_key_attributes.as_slice()),
-            },
-            index_status: global.then_some(index.status.as_str()),
-            backfilling: (global && index.status == IndexStatus::Creating)
-                .then_some(index.backfilling),
-            provisioned_throughput: global.then(|| {
-                let p = index.provisioned.filter(|_| !on_demand);
-                ThroughputOut {
-                    last_increase_date_time: p
-                        .and_then(|p| p.last_increase_ms)
-                        .map(crate::describe::epoch_seconds),
-                    last_decrease_date_time: p
-                        .and_then(|p| p.last_decrease_ms)
-                        .map(crate::describe::epoch_seconds),
-                    number_of_decreases_today: p.map_or(0, |p| p.decreases_today),
-                    read_capacity_units: p.map_or(0, |p| p.read_capacity_units),
-                    write_capacity_units: p.map_or(0, |p| p.write_capacity_units),
-                }
-            }),
-            index_size_bytes: size_bytes,
-            item_count,
-            index_arn: index.arn(meta),
-        }
-    };
-    (
-        meta.global_indexes.iter().map(|i| one(i, true)).collect(),
-        meta.local_indexes.iter().map(|i| one(i, false)).collect(),
-    )
-}
-
-/// The statistics of an index in the local replica (zeros if they cannot be read).
-pub(crate) fn stats_of(store: &storage::Store) -> impl Fn(&IndexMeta) -> (u64, u64) + '_ {
-    move |index| {
-        table::index_stats(store, index)
-            .map(|s| (s.item_count, s.size_bytes))
-            .unwrap_or_default()
-    }
-}
-
-/// ItemCollectionMetrics of a write to a table with local secondary indexes.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct CollectionMetrics {
-    item_collection_key: Value,
-    #[serde(rename = "SizeEstimateRangeGB")]
-    size_estimate_range_gb: [f64; 2],
-}
-
-/// The ItemCollectionMetrics of the item collection holding `key` (the written item's key),
-/// if the table has local secondary indexes.
-pub(crate) fn collection_metrics(
-    region: &dyn Region,
-    table: &str,
-    key: &Item,
-) -> Result<Option<CollectionMetrics>, ApiError> {
-    let meta = crate::tables::load(region, table)?;
-    if meta.local_indexes.is_empty() {
-        return Ok(None);
-    }
-    let partition_name = &meta.key_schema.partition.name;
-    let Some(partition) = key.get(partition_name) else {
-        return Ok(None);
-    };
-    let bytes = table::indexes::collection_size(region.store(), &meta, partition)?;
-    let gb = bytes as f64 / (1024.0 * 1024.0 * 1024.0);
-    // DynamoDB reports a range around its estimate; the lower bound is the estimate rounded
-    // down to a whole GB and the upper one that plus one GB.
-    let low = gb.floor();
-    Ok(Some(CollectionMetrics {
-        item_collection_key: serde_json::to_value(model::WireItem(
-            &std::iter::once((partition_name.clone(), partition.clone())).collect(),
-        ))
-        .map_err(ApiError::internal)?,
-        size_estimate_range_gb: [low, low + 1.0],
-    }))
-}
-
-/// Delay between looks for indexes to backfill, on the leader.
-const BACKFILL_POLL_MS: u64 = 200;
-
-/// The region leader's backfill loop: finds global secondary indexes still backfilling and
-/// proposes [`Command::BackfillIndex`] pages until each is complete (the last page marks it
-/// ACTIVE). Every page goes through Raft, so each replica copies the same items; a new leader
-/// simply starts over, as repeating pages is harmless. Runs until the task is dropped.
-pub async fn run_backfill(region: Arc<dyn Region>) {
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(BACKFILL_POLL_MS)).await;
-        if !region.is_leader() {
-            continue;
-        }
-        let Ok(names) = table::list_tables(region.store()) else {
-            continue;
-        };
-        for name in names {
-            let Ok(Some(meta)) = table::load_table(region.store(), &name) else {
-                continue;
-            };
-            for index in meta.global_indexes.iter().filter(|i| i.backfilling) {
-                backfill_one(region.as_ref(), &meta.name, &index.name).await;
-            }
-        }
-    }
-}
-
-async fn backfill_one(region: &dyn Region, table: &str, index: &str) {
-    let mut after_key = None;
-    loop {
-        if !region.is_leader() {
-            return;
-        }
-        let command = Command::BackfillIndex {
-            table: table.to_owned(),
-            index: index.to_owned(),
-            after_key: after_key.take(),
-            limit: INDEX_BACKFILL_ITEMS_PER_COMMAND as u32,
-        };
-        match propose(region, &command).await {
-            Ok(Outcome::Backfilled { next: Some(next) }) => after_key = Some(next),
-            Ok(_) => {
-                tracing::info!(table, index, "index backfill complete");
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(table, index, error = %e, "index backfill paused");
-                return;
-            }
-        }
-    }
 }

@@ -148,7 +148,7 @@ struct WriteOutput<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     consumed_capacity: Option<Consumed>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    item_collection_metrics: Option<crate::indexes::CollectionMetrics>,
+    item_collection_metrics: Option<crate::index_views::CollectionMetrics>,
 }
 
 /// Runs a PutItem, UpdateItem or DeleteItem.
@@ -183,7 +183,7 @@ pub(crate) async fn write(region: &dyn Region, req: WriteRequest) -> Result<Vec<
             .map(WireItem),
         consumed_capacity: consumed.map(|c| c.write_item(result.old_size, result.new_size)),
         item_collection_metrics: match metrics_for {
-            Some((table, key)) => crate::indexes::collection_metrics(region, &table, &key)?,
+            Some((table, key)) => crate::index_views::collection_metrics(region, &table, &key)?,
             None => None,
         },
     })

@@ -8,12 +8,14 @@
 //! implements over the region's Raft group.
 
 mod account;
+mod backfill;
 mod batch;
 mod capacity;
 mod cors;
 mod describe;
 mod error;
 mod exprs;
+mod index_views;
 mod indexes;
 mod items;
 mod legacy;
@@ -38,15 +40,17 @@ mod fidelity_tests;
 #[cfg(test)]
 mod http_tests;
 #[cfg(test)]
+mod index_api_tests;
+#[cfg(test)]
 mod legacy_tests;
 #[cfg(test)]
 mod table_ops_tests;
 #[cfg(test)]
 mod tests;
 
+pub use backfill::run_backfill;
 pub use capacity::{CapacityMode, Consumed};
 pub use error::{ApiError, CatalogEntry};
-pub use indexes::run_backfill;
 pub use local::LocalRegion;
 pub use operation::{Operation, TARGET_PREFIX};
 pub use region::{BoxFuture, Region};

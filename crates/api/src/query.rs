@@ -365,7 +365,7 @@ fn page_body(
 
 /// Runs Query.
 pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<u8>, ApiError> {
-    crate::indexes::check_read(
+    crate::index_views::check_read(
         region,
         &req.input.table,
         req.input.index.as_deref(),
@@ -386,7 +386,7 @@ pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<
 
 /// Runs Scan.
 pub(crate) async fn scan(region: &dyn Region, req: ScanRequest) -> Result<Vec<u8>, ApiError> {
-    crate::indexes::check_read(
+    crate::index_views::check_read(
         region,
         &req.input.table,
         req.input.index.as_deref(),

@@ -145,7 +145,7 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
         let stats = table::table_stats(region.store(), meta)?;
         return json_body(&TableDescriptionOutput {
             table_description: TableDescription::new(meta, stats.item_count, stats.size_bytes)
-                .with_indexes(meta, &crate::indexes::stats_of(region.store())),
+                .with_indexes(meta, &crate::index_views::stats_of(region.store())),
         });
     }
     let command = Command::UpdateTable(TableUpdate {
@@ -160,6 +160,6 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
     let stats = table::table_stats(region.store(), &meta)?;
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
-            .with_indexes(&meta, &crate::indexes::stats_of(region.store())),
+            .with_indexes(&meta, &crate::index_views::stats_of(region.store())),
     })
 }

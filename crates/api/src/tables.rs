@@ -434,7 +434,7 @@ pub(crate) fn describe(region: &dyn Region, req: &TableRef) -> Result<Vec<u8>, A
     }
     json_body(&Output {
         table: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
-            .with_indexes(&meta, &crate::indexes::stats_of(region.store())),
+            .with_indexes(&meta, &crate::index_views::stats_of(region.store())),
     })
 }
 

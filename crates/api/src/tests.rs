@@ -23,14 +23,14 @@ pub(crate) async fn call(region: &LocalRegion, op: &str, body: Value) -> Result<
     Ok(serde_json::from_slice(&out).unwrap())
 }
 
-async fn ok(region: &LocalRegion, op: &str, body: Value) -> Value {
+pub(crate) async fn ok(region: &LocalRegion, op: &str, body: Value) -> Value {
     match call(region, op, body.clone()).await {
         Ok(v) => v,
         Err(e) => panic!("{op} {body}: {e:?}"),
     }
 }
 
-async fn err(region: &LocalRegion, op: &str, body: Value) -> ApiError {
+pub(crate) async fn err(region: &LocalRegion, op: &str, body: Value) -> ApiError {
     match call(region, op, body.clone()).await {
         Ok(v) => panic!("{op} {body}: expected an error, got {v}"),
         Err(e) => e,
