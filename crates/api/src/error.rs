@@ -255,6 +255,9 @@ impl From<Rejection> for ApiError {
             Rejection::TransactionCanceled(reasons) => ApiError::TransactionCanceled(reasons),
             Rejection::IdempotentParameterMismatch(m) => ApiError::IdempotentParameterMismatch(m),
             Rejection::LimitExceeded(m) => ApiError::LimitExceeded(m),
+            Rejection::ItemCollectionSizeLimitExceeded(m) => {
+                ApiError::ItemCollectionSizeLimitExceeded(m)
+            }
         }
     }
 }

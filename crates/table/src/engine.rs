@@ -303,6 +303,11 @@ impl Engine {
             if let Err(rejection) = indexes::check(&meta, item) {
                 return Ok(Err(rejection));
             }
+            if let Err(rejection) =
+                indexes::check_collection(view, &meta, old.as_ref(), Some(item))?
+            {
+                return Ok(Err(rejection));
+            }
         }
         let new_size = new.as_ref().map(item_size).unwrap_or(0);
         let attributes = match write.return_values {
@@ -441,6 +446,14 @@ impl Engine {
                     cancelled = true;
                     reasons.push(CancellationReason {
                         code: "ValidationError".into(),
+                        message: Some(message),
+                        item: None,
+                    });
+                }
+                Err(Rejection::ItemCollectionSizeLimitExceeded(message)) => {
+                    cancelled = true;
+                    reasons.push(CancellationReason {
+                        code: "ItemCollectionSizeLimitExceeded".into(),
                         message: Some(message),
                         item: None,
                     });

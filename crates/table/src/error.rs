@@ -22,6 +22,9 @@ pub enum Rejection {
     IdempotentParameterMismatch(String),
     /// LimitExceededException.
     LimitExceeded(String),
+    /// ItemCollectionSizeLimitExceededException: the write would grow an item collection of
+    /// a table with local secondary indexes past 10 GB.
+    ItemCollectionSizeLimitExceeded(String),
 }
 
 /// One entry of a TransactionCanceledException's CancellationReasons.

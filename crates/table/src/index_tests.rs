@@ -521,3 +521,34 @@ fn t30_drop_table_drops_index_entries() {
     assert_eq!(store.scan_prefix(Space::Indexes, b"").count(), 0);
     assert_eq!(indexes::collection_size(&store, &meta, &s("a")).unwrap(), 0);
 }
+
+#[test]
+fn t40_item_collection_limit() {
+    let store = store();
+    let meta = indexed_table();
+    apply(&store, Command::CreateTable(meta.clone()));
+    apply(&store, put("t", row("p", "a", &[("rank", n("1"))])));
+    // Pretend the collection is 100 bytes short of 10 GB.
+    let mut writes = storage::WriteSet::new();
+    let limit = model::limits::ITEM_COLLECTION_BYTES_MAX;
+    writes.put(
+        Space::Meta,
+        indexes::collection_key(&meta, &s("p")),
+        crate::command::encode_versioned(&(limit - 100)).unwrap(),
+    );
+    store.commit(writes).unwrap();
+    let big = "x".repeat(200);
+    let outcome = apply(&store, put("t", row("p", "b", &[("note", s(&big))])));
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Rejected(Rejection::ItemCollectionSizeLimitExceeded(_))
+        ),
+        "{outcome:?}"
+    );
+    // Shrinking writes and other partitions are still accepted.
+    let outcome = apply(&store, put("t", row("p", "a", &[])));
+    assert!(matches!(outcome, Outcome::Write(_)), "{outcome:?}");
+    let outcome = apply(&store, put("t", row("q", "b", &[("note", s(&big))])));
+    assert!(matches!(outcome, Outcome::Write(_)), "{outcome:?}");
+}

@@ -16,6 +16,7 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
+use model::limits::ITEM_COLLECTION_BYTES_MAX;
 use model::size::item_size;
 use model::{AttributeValue, IndexMeta, IndexStatus, Item, KeySchema, ProjectionType, TableMeta};
 use storage::{ApplyView, Space, Store};
@@ -204,6 +205,46 @@ pub(crate) fn check(meta: &TableMeta, item: &Item) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Rejects a write that would grow an item collection (a partition of a table with local
+/// secondary indexes, with its index entries) past [`ITEM_COLLECTION_BYTES_MAX`].
+pub(crate) fn check_collection(
+    view: &ApplyView<'_>,
+    meta: &TableMeta,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<Result<(), Rejection>, TableError> {
+    let Some(item) = new.filter(|_| !meta.local_indexes.is_empty()) else {
+        return Ok(Ok(()));
+    };
+    let Some(partition) = item.get(&meta.key_schema.partition.name) else {
+        return Ok(Ok(()));
+    };
+    let entries = |item: Option<&Item>| -> i64 {
+        let Some(item) = item else { return 0 };
+        let lsi: i64 = meta
+            .local_indexes
+            .iter()
+            .filter(|i| entry_key(meta, i, item).is_some())
+            .map(|i| entry_size(&project(meta, i, item)))
+            .sum();
+        item_size(item) as i64 + lsi
+    };
+    let growth = entries(new) - entries(old);
+    if growth <= 0 {
+        return Ok(Ok(()));
+    }
+    let current = match view.get(Space::Meta, &collection_key(meta, partition))? {
+        Some(bytes) => decode_versioned::<u64>(&bytes)?,
+        None => 0,
+    };
+    if current.saturating_add_signed(growth) > ITEM_COLLECTION_BYTES_MAX {
+        return Ok(Err(Rejection::ItemCollectionSizeLimitExceeded(
+            "Item collection size limit exceeded".into(),
+        )));
+    }
+    Ok(Ok(()))
+}
+
 /// Brings every index of `meta`'s table in line with an item changing from `old` to `new`
 /// (None: absent), in the same write set as the item.
 pub(crate) fn maintain(
@@ -262,7 +303,7 @@ pub(crate) fn maintain(
     Ok(())
 }
 
-fn collection_key(meta: &TableMeta, partition: &AttributeValue) -> Vec<u8> {
+pub(crate) fn collection_key(meta: &TableMeta, partition: &AttributeValue) -> Vec<u8> {
     let mut key = COLLECTION_PREFIX.to_vec();
     key.extend_from_slice(&storage::keys::partition_prefix(&meta.id, partition));
     key
