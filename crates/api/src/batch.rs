@@ -282,6 +282,8 @@ pub struct BatchWriteRequest {
     /// Each write's RequestItems key as given (a name or a table ARN), for ConsumedCapacity.
     shown: Vec<String>,
     capacity: CapacityMode,
+    /// ReturnItemCollectionMetrics = SIZE.
+    collection_metrics: bool,
 }
 
 /// Decodes and validates BatchWriteItem.
@@ -289,7 +291,10 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<BatchWriteRequest, ApiError> {
     let wire: BatchWriteWire = parse_body(body)?;
     let mut v = Violations::new();
     let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
-    wire::return_item_collection_metrics(&mut v, wire.return_item_collection_metrics.as_deref());
+    let collection_metrics = wire::return_item_collection_metrics(
+        &mut v,
+        wire.return_item_collection_metrics.as_deref(),
+    );
     let request_items = match wire.request_items {
         None => {
             v.null("requestItems");
@@ -351,6 +356,7 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<BatchWriteRequest, ApiError> {
         writes,
         shown: shown_names,
         capacity,
+        collection_metrics,
     })
 }
 
@@ -361,6 +367,16 @@ fn member_item(json: Option<&Value>, member: &str) -> Result<Item, ApiError> {
             "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
             member.to_ascii_lowercase()
         ))),
+    }
+}
+
+/// The item or key a write names.
+pub(crate) fn target_item(kind: &WriteKind) -> &Item {
+    match kind {
+        WriteKind::Put { item } => item,
+        WriteKind::Update { key, .. }
+        | WriteKind::Delete { key }
+        | WriteKind::ConditionCheck { key } => key,
     }
 }
 
@@ -412,6 +428,8 @@ struct BatchWriteOutput {
     unprocessed_items: EmptyMap,
     #[serde(skip_serializing_if = "Option::is_none")]
     consumed_capacity: Option<Vec<Consumed>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    item_collection_metrics: BTreeMap<String, Vec<crate::index_views::CollectionMetrics>>,
 }
 
 struct EmptyMap;
@@ -429,6 +447,15 @@ pub(crate) async fn write(
     req: BatchWriteRequest,
 ) -> Result<Vec<u8>, ApiError> {
     check_distinct_targets(region, &req.writes, DUPLICATE_KEYS)?;
+    let targets: Vec<(String, String, Item)> = if req.collection_metrics {
+        req.writes
+            .iter()
+            .zip(&req.shown)
+            .map(|(w, shown)| (w.table.clone(), shown.clone(), target_item(&w.kind).clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let tables = req.shown;
     let results = match propose(region, &Command::BatchWrite(req.writes)).await? {
         Outcome::BatchWrite(results) => results,
@@ -447,8 +474,11 @@ pub(crate) async fn write(
                 .add_write(result.old_size, result.new_size, false);
         }
     }
+    let item_collection_metrics =
+        crate::index_views::collection_metrics_by_table(region, &targets)?;
     json_body(&BatchWriteOutput {
         unprocessed_items: EmptyMap,
         consumed_capacity: req.capacity.wanted().then(|| consumed.into_vec()),
+        item_collection_metrics,
     })
 }

@@ -249,3 +249,45 @@ async fn t40_create_table_index_checks() {
         "One or more parameter values were invalid: Unknown ProjectionType: null"
     );
 }
+
+#[tokio::test]
+async fn t10_batch_and_transaction_collection_metrics() {
+    let r = region();
+    ok(&r, "CreateTable", orders_table()).await;
+    let put =
+        |pk: &str, sk: &str| json!({"PutRequest": {"Item": {"pk": {"S": pk}, "sk": {"S": sk}}}});
+    let out = ok(
+        &r,
+        "BatchWriteItem",
+        json!({"RequestItems": {"Orders": [put("u1", "a"), put("u1", "b"), put("u2", "a")]},
+               "ReturnItemCollectionMetrics": "SIZE"}),
+    )
+    .await;
+    let metrics = &out["ItemCollectionMetrics"]["Orders"];
+    assert_eq!(metrics.as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(metrics[1]["ItemCollectionKey"], json!({"pk": {"S": "u2"}}));
+    let out = ok(
+        &r,
+        "TransactWriteItems",
+        json!({"TransactItems": [
+                  {"Put": {"TableName": "Orders", "Item": {"pk": {"S": "u3"}, "sk": {"S": "a"}}}},
+                  {"Delete": {"TableName": "Orders", "Key": {"pk": {"S": "u1"}, "sk": {"S": "a"}}}}],
+               "ReturnItemCollectionMetrics": "SIZE"}),
+    )
+    .await;
+    assert_eq!(
+        out["ItemCollectionMetrics"]["Orders"],
+        json!([
+            {"ItemCollectionKey": {"pk": {"S": "u3"}}, "SizeEstimateRangeGB": [0.0, 1.0]},
+            {"ItemCollectionKey": {"pk": {"S": "u1"}}, "SizeEstimateRangeGB": [0.0, 1.0]}
+        ])
+    );
+    // Without the member, nothing is returned.
+    let out = ok(
+        &r,
+        "BatchWriteItem",
+        json!({"RequestItems": {"Orders": [put("u1", "c")]}}),
+    )
+    .await;
+    assert!(out.get("ItemCollectionMetrics").is_none());
+}

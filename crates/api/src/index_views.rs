@@ -147,6 +147,29 @@ pub(crate) struct CollectionMetrics {
     size_estimate_range_gb: [f64; 2],
 }
 
+/// ItemCollectionMetrics of a BatchWriteItem or TransactWriteItems: per table (as the request
+/// named it), one entry per item collection written, for tables with local secondary
+/// indexes. `targets` is (table, name as given, item or key written) per write.
+pub(crate) fn collection_metrics_by_table(
+    region: &dyn Region,
+    targets: &[(String, String, Item)],
+) -> Result<std::collections::BTreeMap<String, Vec<CollectionMetrics>>, ApiError> {
+    let mut out: std::collections::BTreeMap<String, Vec<CollectionMetrics>> = Default::default();
+    for (table, shown, key) in targets {
+        let Some(metrics) = collection_metrics(region, table, key)? else {
+            continue;
+        };
+        let list = out.entry(shown.clone()).or_default();
+        if !list
+            .iter()
+            .any(|m| m.item_collection_key == metrics.item_collection_key)
+        {
+            list.push(metrics);
+        }
+    }
+    Ok(out)
+}
+
 /// The ItemCollectionMetrics of the item collection holding `key` (the written item's key),
 /// if the table has local secondary indexes.
 pub(crate) fn collection_metrics(

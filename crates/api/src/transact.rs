@@ -79,6 +79,8 @@ pub struct TransactWriteRequest {
     token: Option<(String, u64)>,
     actions: Vec<ItemWrite>,
     capacity: CapacityMode,
+    /// ReturnItemCollectionMetrics = SIZE.
+    collection_metrics: bool,
 }
 
 /// FNV-1a over the request body: the digest that ties a ClientRequestToken to the request it
@@ -99,7 +101,10 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<TransactWriteRequest, ApiError
     let wire: TransactWriteWire = parse_body(body)?;
     let mut v = Violations::new();
     let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
-    wire::return_item_collection_metrics(&mut v, wire.return_item_collection_metrics.as_deref());
+    let collection_metrics = wire::return_item_collection_metrics(
+        &mut v,
+        wire.return_item_collection_metrics.as_deref(),
+    );
     if let Some(token) = &wire.client_request_token {
         v.length(
             "clientRequestToken",
@@ -145,6 +150,7 @@ pub(crate) fn decode_write(body: &[u8]) -> Result<TransactWriteRequest, ApiError
             .map(|token| (token, request_digest(body))),
         actions,
         capacity,
+        collection_metrics,
     })
 }
 
@@ -212,6 +218,18 @@ pub(crate) async fn write(
     req: TransactWriteRequest,
 ) -> Result<Vec<u8>, ApiError> {
     check_distinct_targets(region, &req.actions, ONE_ITEM)?;
+    let targets: Vec<(String, String, model::Item)> = if req.collection_metrics {
+        req.actions
+            .iter()
+            .filter(|a| !matches!(a.kind, WriteKind::ConditionCheck { .. }))
+            .map(|a| {
+                let item = crate::batch::target_item(&a.kind).clone();
+                (a.table.clone(), a.table.clone(), item)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let shape: Vec<(String, bool)> = req
         .actions
         .iter()
@@ -249,9 +267,13 @@ pub(crate) async fn write(
     struct Output {
         #[serde(skip_serializing_if = "Option::is_none")]
         consumed_capacity: Option<Vec<Consumed>>,
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        item_collection_metrics:
+            std::collections::BTreeMap<String, Vec<crate::index_views::CollectionMetrics>>,
     }
     json_body(&Output {
         consumed_capacity: req.capacity.wanted().then(|| consumed.into_vec()),
+        item_collection_metrics: crate::index_views::collection_metrics_by_table(region, &targets)?,
     })
 }
 
