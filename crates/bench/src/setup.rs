@@ -41,8 +41,8 @@ pub(crate) async fn create_table(
     create_and_wait(target, table, body, timeout).await
 }
 
-/// Creates `put-indexed`'s table: like the main one, plus GSI `g1` (g1pk, g1sk; ALL) and GSI
-/// `g2` (g2pk; KEYS_ONLY). Waits until it and its indexes are ACTIVE.
+/// Creates `put-indexed`'s table: like the main one, plus GSI `gsi1` (g1pk, g1sk; ALL) and GSI
+/// `gsi2` (g2pk; KEYS_ONLY). Waits until it and its indexes are ACTIVE.
 pub(crate) async fn create_indexed_table(
     target: &Target,
     table: &str,
@@ -64,7 +64,7 @@ pub(crate) async fn create_indexed_table(
         ],
         "GlobalSecondaryIndexes": [
             {
-                "IndexName": "g1",
+                "IndexName": "gsi1",
                 "KeySchema": [
                     {"AttributeName": "g1pk", "KeyType": "HASH"},
                     {"AttributeName": "g1sk", "KeyType": "RANGE"},
@@ -73,7 +73,7 @@ pub(crate) async fn create_indexed_table(
                 "ProvisionedThroughput": throughput,
             },
             {
-                "IndexName": "g2",
+                "IndexName": "gsi2",
                 "KeySchema": [{"AttributeName": "g2pk", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
                 "ProvisionedThroughput": throughput,
