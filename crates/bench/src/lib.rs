@@ -34,9 +34,12 @@ pub enum Op {
     Get,
     /// Query of one random pre-loaded partition (10 items).
     Query,
-    /// PutItem like `put`, on a second table with two global secondary indexes (one ALL, one
-    /// KEYS_ONLY) whose keys every item has: the cost of index maintenance, next to `put`.
+    /// PutItem of a fresh key on a second table with two global secondary indexes (one ALL,
+    /// one KEYS_ONLY) whose keys every item has: index maintenance, next to `put-unindexed`.
     PutIndexed,
+    /// The same items as `put-indexed` (index key attributes included) on the main table,
+    /// which has no index: the baseline `put-indexed` is compared with.
+    PutUnindexed,
 }
 
 impl Op {
@@ -47,6 +50,7 @@ impl Op {
             Op::Get => "get",
             Op::Query => "query",
             Op::PutIndexed => "put-indexed",
+            Op::PutUnindexed => "put-unindexed",
         }
     }
 }

@@ -65,13 +65,13 @@ pub(crate) fn to_table(results: &[RunResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<20} {:<6} {:>5} {:>12} {:>9} {:>9} {:>9} {:>7}",
+        "{:<20} {:<13} {:>5} {:>12} {:>9} {:>9} {:>9} {:>7}",
         "label", "op", "conns", "req/s", "p50_us", "p99_us", "max_us", "errors"
     );
     for r in results {
         let _ = writeln!(
             out,
-            "{:<20} {:<6} {:>5} {:>12.0} {:>9} {:>9} {:>9} {:>7}",
+            "{:<20} {:<13} {:>5} {:>12.0} {:>9} {:>9} {:>9} {:>7}",
             r.label.as_deref().unwrap_or("-"),
             r.op.name(),
             r.connections,

@@ -68,8 +68,8 @@ impl Plan {
                     "sk": {"S": "0"},
                 },
             }),
-            Op::PutIndexed => json!({
-                "TableName": self.indexed_table,
+            Op::PutIndexed | Op::PutUnindexed => json!({
+                "TableName": if op == Op::PutIndexed { &self.indexed_table } else { &self.table },
                 "Item": {
                     "pk": {"S": format!("p{worker}-{}", n % PUT_KEYS_PER_WORKER)},
                     "sk": {"S": "0"},
@@ -89,7 +89,7 @@ impl Plan {
             }),
         };
         let operation = match op {
-            Op::Put | Op::PutIndexed => "PutItem",
+            Op::Put | Op::PutIndexed | Op::PutUnindexed => "PutItem",
             Op::Get => "GetItem",
             Op::Query => "Query",
         };

@@ -12,6 +12,7 @@
 //! Items whose index key attributes are missing are not in the index (sparse indexes); items
 //! with a key attribute of the wrong type never get that far: [`check`] rejects the write.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
@@ -153,6 +154,14 @@ pub fn project(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Item {
         .collect()
 }
 
+/// [`project`] without a copy when the index holds every attribute.
+fn projected<'a>(meta: &TableMeta, index: &IndexMeta, item: &'a Item) -> Cow<'a, Item> {
+    match index.projection {
+        ProjectionType::All => Cow::Borrowed(item),
+        _ => Cow::Owned(project(meta, index, item)),
+    }
+}
+
 /// The table key and index key attributes of an entry: a LastEvaluatedKey on an index.
 pub fn entry_key_item(meta: &TableMeta, index: &IndexMeta, entry: &Item) -> Item {
     meta.key_schema
@@ -262,10 +271,10 @@ pub(crate) fn maintain(
         let new_key = new.and_then(|item| entry_key(meta, index, item));
         let old_entry = old
             .filter(|_| old_key.is_some())
-            .map(|i| project(meta, index, i));
+            .map(|i| projected(meta, index, i));
         let new_entry = new
             .filter(|_| new_key.is_some())
-            .map(|i| project(meta, index, i));
+            .map(|i| projected(meta, index, i));
         if old_key == new_key && old_entry == new_entry {
             continue;
         }
@@ -281,7 +290,7 @@ pub(crate) fn maintain(
             }
         }
         if let (Some(key), Some(entry)) = (new_key, &new_entry) {
-            view.put(Space::Indexes, key, encode_versioned(entry)?);
+            view.put(Space::Indexes, key, encode_versioned(entry.as_ref())?);
             count_delta += 1;
             size_delta += entry_size(entry);
         }
