@@ -276,3 +276,72 @@ async fn t44_sigkill_during_writes_leaves_table_and_indexes_consistent() {
         assert_eq!(count, Some(want.len() as i64), "ItemCount of {index}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t46_region_backfill_survives_leader_loss() {
+    let mut region = Cluster::start(3).await;
+    let leader = region.wait_leader(std::time::Duration::from_secs(30)).await;
+    let follower = (leader + 1) % 3;
+    let c = region.nodes[follower].client();
+    // --- a loaded table, through a follower
+    c.create_table()
+        .table_name("rbf")
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .key_schema(key_elem("pk", KeyType::Hash))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    wait_active(&c, "rbf").await;
+    let rows: Vec<Row> = (0..2000)
+        .map(|i| {
+            let mut r = item(&[("pk", s(&format!("k{i:05}"))), ("v", ni(i))]);
+            if i % 2 == 0 {
+                r.insert("g".into(), s(&format!("g{}", i % 7)));
+            }
+            r
+        })
+        .collect();
+    put_all(&c, "rbf", rows).await;
+
+    // --- UpdateTable creates the index; the leader is killed at once, mid-backfill
+    c.update_table()
+        .table_name("rbf")
+        .attribute_definitions(attr_def("g", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by_g")
+                        .key_schema(key_elem("g", KeyType::Hash))
+                        .projection(projection(ProjectionType::KeysOnly, &[]))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    region.kill(leader);
+
+    // --- the new leader finishes it; both survivors hold the same, complete index
+    let survivors: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    for &i in &survivors {
+        let c = region.nodes[i].client();
+        wait_active(&c, "rbf").await;
+        let mut got = scan_all(&c, "rbf", Some("by_g")).await;
+        sort_rows(&mut got);
+        let want: Vec<Row> = (0..2000)
+            .filter(|i| i % 2 == 0)
+            .map(|i| {
+                item(&[
+                    ("pk", s(&format!("k{i:05}"))),
+                    ("g", s(&format!("g{}", i % 7))),
+                ])
+            })
+            .collect();
+        assert_eq!(got.len(), want.len(), "node {i}");
+        assert_eq!(got, want, "node {i}");
+    }
+}
