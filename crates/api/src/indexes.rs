@@ -1,7 +1,8 @@
 //! Secondary index definitions at the front door: GlobalSecondaryIndexes and
 //! LocalSecondaryIndexes of CreateTable and GlobalSecondaryIndexUpdates of UpdateTable, with
-//! DynamoDB's validation and messages. `index_views` describes indexes and checks reads;
-//! `backfill` fills indexes added to a loaded table.
+//! DynamoDB's validation and messages (UpdateTable's actions in `index_updates`).
+//! `index_views` describes indexes and checks reads; `backfill` fills indexes added to a
+//! loaded table.
 
 use std::collections::BTreeSet;
 
@@ -14,18 +15,15 @@ use model::limits::{
 };
 use model::{
     BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, ProjectionType,
-    ProvisionedThroughput, ScalarType, TableMeta,
+    ProvisionedThroughput, ScalarType,
 };
-use table::Command;
 
 use crate::error::ApiError;
-use crate::request::propose;
 use crate::validate::Violations;
-use crate::Region;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct IndexWire {
+pub(crate) struct IndexWire {
     index_name: Option<String>,
     key_schema: Option<Vec<KeyElementWire>>,
     projection: Option<ProjectionWire>,
@@ -48,48 +46,18 @@ struct ProjectionWire {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct ThroughputWire {
-    read_capacity_units: Option<i64>,
-    write_capacity_units: Option<i64>,
+pub(crate) struct ThroughputWire {
+    pub(crate) read_capacity_units: Option<i64>,
+    pub(crate) write_capacity_units: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AttributeDefinitionWire {
-    attribute_name: Option<String>,
-    attribute_type: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IndexUpdateWire {
-    create: Option<IndexWire>,
-    delete: Option<IndexNameWire>,
-    update: Option<IndexUpdateThroughputWire>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IndexNameWire {
-    index_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IndexUpdateThroughputWire {
-    index_name: Option<String>,
-    provisioned_throughput: Option<ThroughputWire>,
-}
-
-/// One index definition, shape-checked; its keys are resolved against the attribute
-/// definitions later.
 #[derive(Debug, Clone)]
 pub(crate) struct IndexSpec {
-    name: String,
+    pub(crate) name: String,
     /// (attribute, is_range) in the order given.
-    keys: Vec<(String, bool)>,
-    projection: ProjectionType,
-    non_key_attributes: Option<Vec<String>>,
+    pub(crate) keys: Vec<(String, bool)>,
+    pub(crate) projection: ProjectionType,
+    pub(crate) non_key_attributes: Option<Vec<String>>,
     throughput: Option<(u64, u64)>,
     throughput_given: bool,
     /// Projection given without a ProjectionType: refused after the shape checks, as
@@ -112,17 +80,17 @@ impl CreateIndexes {
     }
 }
 
-fn from_value<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ApiError> {
+pub(crate) fn from_value<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, ApiError> {
     serde_json::from_value(value.clone()).map_err(|_| {
         ApiError::Serialization("Start of structure or map found where not expected".into())
     })
 }
 
-fn present(value: Option<&Value>) -> Option<&Value> {
+pub(crate) fn present(value: Option<&Value>) -> Option<&Value> {
     value.filter(|v| !v.is_null())
 }
 
-fn spec(v: &mut Violations, field: &str, wire: &IndexWire) -> Option<IndexSpec> {
+pub(crate) fn spec(v: &mut Violations, field: &str, wire: &IndexWire) -> Option<IndexSpec> {
     let name = v.required(&format!("{field}.indexName"), &wire.index_name);
     if let Some(name) = name {
         v.length(
@@ -284,14 +252,14 @@ pub(crate) fn decode_create(
     })
 }
 
-fn invalid(message: impl std::fmt::Display) -> ApiError {
+pub(crate) fn invalid(message: impl std::fmt::Display) -> ApiError {
     ApiError::Validation(format!(
         "One or more parameter values were invalid: {message}"
     ))
 }
 
 /// Resolves an index's key schema with DynamoDB's checks, in its order.
-fn key_schema(
+pub(crate) fn key_schema(
     spec: &IndexSpec,
     definitions: &[(String, ScalarType)],
 ) -> Result<KeySchema, ApiError> {
@@ -330,7 +298,7 @@ fn key_schema(
     })
 }
 
-fn projection_checks(spec: &IndexSpec) -> Result<(), ApiError> {
+pub(crate) fn projection_checks(spec: &IndexSpec) -> Result<(), ApiError> {
     if spec.projection_type_missing {
         return Err(invalid("Unknown ProjectionType: null"));
     }
@@ -357,7 +325,7 @@ fn projection_checks(spec: &IndexSpec) -> Result<(), ApiError> {
     }
 }
 
-fn throughput_checks(
+pub(crate) fn throughput_checks(
     spec: &IndexSpec,
     billing: BillingMode,
     creating_table: bool,
@@ -388,7 +356,7 @@ fn throughput_checks(
     }
 }
 
-fn meta_of(
+pub(crate) fn meta_of(
     spec: &IndexSpec,
     key_schema: KeySchema,
     provisioned: Option<ProvisionedThroughput>,
@@ -405,7 +373,7 @@ fn meta_of(
     }
 }
 
-fn projected_count(indexes: &[&IndexMeta]) -> usize {
+pub(crate) fn projected_count(indexes: &[&IndexMeta]) -> usize {
     indexes
         .iter()
         .filter(|i| i.projection == ProjectionType::Include)
@@ -507,286 +475,4 @@ pub(crate) fn build_create(
         )));
     }
     Ok((global, local))
-}
-
-/// One GlobalSecondaryIndexUpdates action.
-#[derive(Debug)]
-pub(crate) enum IndexUpdate {
-    Create(IndexSpec),
-    Delete(String),
-    Update(String, Option<(u64, u64)>),
-}
-
-/// UpdateTable's GlobalSecondaryIndexUpdates and AttributeDefinitions, shape-checked.
-#[derive(Debug, Default)]
-pub struct UpdateIndexes {
-    updates: Vec<IndexUpdate>,
-    definitions: Vec<(String, ScalarType)>,
-}
-
-impl UpdateIndexes {
-    /// Whether there is anything to do.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.updates.is_empty()
-    }
-}
-
-/// Decodes UpdateTable's GlobalSecondaryIndexUpdates (and the AttributeDefinitions a Create
-/// needs).
-pub(crate) fn decode_updates(
-    updates: Option<&Value>,
-    definitions: Option<&Value>,
-) -> Result<UpdateIndexes, ApiError> {
-    let Some(updates) = present(updates) else {
-        return Ok(UpdateIndexes::default());
-    };
-    let wires: Vec<IndexUpdateWire> = from_value(updates)?;
-    let mut v = Violations::new();
-    let mut out = Vec::new();
-    for (i, wire) in wires.iter().enumerate() {
-        let field = format!("globalSecondaryIndexUpdates.{}.member", i + 1);
-        let actions = usize::from(wire.create.is_some())
-            + usize::from(wire.delete.is_some())
-            + usize::from(wire.update.is_some());
-        if actions == 0 {
-            v.finish()?;
-            return Err(invalid(
-                "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
-            ));
-        }
-        if actions > 1 {
-            v.finish()?;
-            return Err(invalid(
-                "Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
-            ));
-        }
-        if let Some(create) = &wire.create {
-            if let Some(spec) = spec(&mut v, &format!("{field}.create"), create) {
-                out.push(IndexUpdate::Create(spec));
-            }
-        }
-        if let Some(delete) = &wire.delete {
-            if let Some(name) = v.required(&format!("{field}.delete.indexName"), &delete.index_name)
-            {
-                out.push(IndexUpdate::Delete(name.clone()));
-            }
-        }
-        if let Some(update) = &wire.update {
-            let name = v.required(&format!("{field}.update.indexName"), &update.index_name);
-            let throughput = update.provisioned_throughput.as_ref().and_then(|t| {
-                let r = t.read_capacity_units?;
-                let w = t.write_capacity_units?;
-                v.at_least(
-                    &format!("{field}.update.provisionedThroughput.readCapacityUnits"),
-                    r,
-                    1,
-                );
-                v.at_least(
-                    &format!("{field}.update.provisionedThroughput.writeCapacityUnits"),
-                    w,
-                    1,
-                );
-                Some((u64::try_from(r).ok()?, u64::try_from(w).ok()?))
-            });
-            if let Some(name) = name {
-                out.push(IndexUpdate::Update(name.clone(), throughput));
-            }
-        }
-    }
-    let mut defs = Vec::new();
-    if let Some(value) = present(definitions) {
-        let wires: Vec<AttributeDefinitionWire> = from_value(value)?;
-        for (i, d) in wires.iter().enumerate() {
-            let f = format!("attributeDefinitions.{}.member", i + 1);
-            let name = v.required(&format!("{f}.attributeName"), &d.attribute_name);
-            let scalar = match &d.attribute_type {
-                None => {
-                    v.null(&format!("{f}.attributeType"));
-                    None
-                }
-                Some(t) => v.enumeration(
-                    &format!("{f}.attributeType"),
-                    Some(t),
-                    &[
-                        ("B", ScalarType::B),
-                        ("N", ScalarType::N),
-                        ("S", ScalarType::S),
-                    ],
-                    "B, N, S",
-                ),
-            };
-            if let (Some(name), Some(scalar)) = (name, scalar) {
-                defs.push((name.clone(), scalar));
-            }
-        }
-    }
-    v.finish()?;
-    if out.is_empty() {
-        return Err(invalid("List of GlobalSecondaryIndexUpdates is empty"));
-    }
-    let mut named = BTreeSet::new();
-    for u in &out {
-        let name = match u {
-            IndexUpdate::Create(s) => &s.name,
-            IndexUpdate::Delete(n) | IndexUpdate::Update(n, _) => n,
-        };
-        if !named.insert(name.clone()) {
-            return Err(invalid(format_args!(
-                "Only one global secondary index update per index is allowed simultaneously. Index: {name}"
-            )));
-        }
-    }
-    Ok(UpdateIndexes {
-        updates: out,
-        definitions: defs,
-    })
-}
-
-fn online_index_limit() -> ApiError {
-    ApiError::LimitExceeded(
-        "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table".into(),
-    )
-}
-
-/// Runs UpdateTable's index actions against the table as it is now; answers the table after
-/// the last one.
-pub(crate) async fn run_updates(
-    region: &dyn Region,
-    current: &TableMeta,
-    req: &UpdateIndexes,
-) -> Result<TableMeta, ApiError> {
-    let creates_or_deletes = req
-        .updates
-        .iter()
-        .filter(|u| !matches!(u, IndexUpdate::Update(..)))
-        .count();
-    if creates_or_deletes > 1 {
-        return Err(online_index_limit());
-    }
-    let mut meta = current.clone();
-    for update in &req.updates {
-        let command = match update {
-            IndexUpdate::Create(spec) => create_command(current, spec, &req.definitions)?,
-            IndexUpdate::Delete(name) => {
-                check_existing(current, name, "delete")?;
-                if current.global_indexes.iter().any(|i| i.backfilling) {
-                    return Err(online_index_limit());
-                }
-                Command::DeleteIndex {
-                    table: current.name.clone(),
-                    index: name.clone(),
-                }
-            }
-            IndexUpdate::Update(name, throughput) => {
-                check_existing(current, name, "update")?;
-                let provisioned = match (current.billing_mode, throughput) {
-                    (BillingMode::PayPerRequest, Some(_)) => {
-                        return Err(invalid(format_args!(
-                            "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {name} when BillingMode is PAY_PER_REQUEST"
-                        )))
-                    }
-                    (BillingMode::PayPerRequest, None) => continue,
-                    (BillingMode::Provisioned, None) => {
-                        return Err(invalid(format_args!(
-                            "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"
-                        )))
-                    }
-                    (BillingMode::Provisioned, Some(p)) => *p,
-                };
-                Command::UpdateIndex {
-                    table: current.name.clone(),
-                    index: name.clone(),
-                    provisioned,
-                    now_ms: region.clock().now_ms(),
-                }
-            }
-        };
-        meta = crate::tables::expect_table(propose(region, &command).await?)?;
-    }
-    Ok(meta)
-}
-
-fn check_existing(meta: &TableMeta, name: &str, verb: &str) -> Result<(), ApiError> {
-    if meta.global_indexes.iter().any(|i| i.name == name) {
-        return Ok(());
-    }
-    if meta.local_indexes.iter().any(|i| i.name == name) {
-        return Err(ApiError::Validation(format!(
-            "Cannot {verb} an index that is not a GlobalSecondaryIndex: {name}"
-        )));
-    }
-    Err(ApiError::ResourceNotFound(format!(
-        "Requested resource not found: Index: {name} not found for table {}",
-        meta.name
-    )))
-}
-
-fn create_command(
-    meta: &TableMeta,
-    spec: &IndexSpec,
-    given: &[(String, ScalarType)],
-) -> Result<Command, ApiError> {
-    if meta.index(&spec.name).is_some() {
-        return Err(ApiError::validation(
-            "Attempting to create an index which already exists",
-        ));
-    }
-    if meta.global_indexes.iter().any(|i| i.backfilling) {
-        return Err(online_index_limit());
-    }
-    if meta.global_indexes.len() >= GLOBAL_INDEXES_MAX {
-        return Err(ApiError::LimitExceeded(format!(
-            "Subscriber limit exceeded: The maximum number of global secondary indexes per table is {GLOBAL_INDEXES_MAX}"
-        )));
-    }
-    // The new index's key attributes must be defined, in the request or (for the table's own
-    // key attributes) already; a definition that contradicts the table's own is refused.
-    let mut known: Vec<(String, ScalarType)> = given.to_vec();
-    for (name, scalar) in &meta.attribute_definitions {
-        if !known.iter().any(|(n, _)| n == name) {
-            known.push((name.clone(), *scalar));
-        }
-    }
-    for (name, _) in &spec.keys {
-        if !known.iter().any(|(n, _)| n == name) {
-            return Err(invalid(format_args!(
-                "AttributeDefinitions is not specified for index: {}",
-                spec.name
-            )));
-        }
-    }
-    for (name, scalar) in given {
-        if let Some((_, existing)) = meta.attribute_definitions.iter().find(|(n, _)| n == name) {
-            if existing != scalar {
-                return Err(invalid(format_args!(
-                    "Cannot change the type of attribute {name} from {} to {}",
-                    existing.as_str(),
-                    scalar.as_str()
-                )));
-            }
-        }
-    }
-    let keys = key_schema(spec, &known)?;
-    projection_checks(spec)?;
-    let existing: Vec<&IndexMeta> = meta.indexes().collect();
-    let new_count = spec
-        .non_key_attributes
-        .as_ref()
-        .filter(|_| spec.projection == ProjectionType::Include)
-        .map_or(0, Vec::len);
-    if projected_count(&existing) + new_count > PROJECTED_ATTRIBUTES_MAX {
-        return Err(ApiError::LimitExceeded(format!(
-            "Number of projected attributes in all indexes exceeds limit of {PROJECTED_ATTRIBUTES_MAX}"
-        )));
-    }
-    let provisioned = throughput_checks(spec, meta.billing_mode, false)?;
-    let definitions: Vec<(String, ScalarType)> = keys
-        .attributes()
-        .map(|a| (a.name.clone(), a.scalar))
-        .collect();
-    Ok(Command::CreateIndex {
-        table: meta.name.clone(),
-        index: meta_of(spec, keys, provisioned),
-        attribute_definitions: definitions,
-    })
 }

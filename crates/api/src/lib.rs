@@ -15,6 +15,7 @@ mod cors;
 mod describe;
 mod error;
 mod exprs;
+mod index_updates;
 mod index_views;
 mod indexes;
 mod items;

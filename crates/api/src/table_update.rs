@@ -41,7 +41,7 @@ pub struct UpdateTable {
     provisioned: Option<(u64, u64)>,
     deletion_protection: Option<bool>,
     table_class: Option<String>,
-    indexes: crate::indexes::UpdateIndexes,
+    indexes: crate::index_updates::UpdateIndexes,
 }
 
 /// Decodes UpdateTable.
@@ -66,7 +66,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         TABLE_CLASSES_SHOWN,
     );
     v.finish()?;
-    let indexes = crate::indexes::decode_updates(
+    let indexes = crate::index_updates::decode_updates(
         wire.global_secondary_index_updates.as_ref(),
         wire.attribute_definitions.as_ref(),
     )?;
@@ -135,7 +135,7 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
     let index_meta = if req.indexes.is_empty() {
         None
     } else {
-        Some(crate::indexes::run_updates(region, &current, &req.indexes).await?)
+        Some(crate::index_updates::run_updates(region, &current, &req.indexes).await?)
     };
     let only_indexes = req.billing_mode.is_none()
         && req.provisioned.is_none()
