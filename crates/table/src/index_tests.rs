@@ -321,6 +321,19 @@ fn t20_index_query_orders_filters_and_paginates() {
         }
     }
     assert_eq!(seen, ["f", "c", "b", "d", "e", "a"]);
+    // Parallel scan segments of an index partition its entries by index partition key.
+    let mut total = 0;
+    for segment in 0..3 {
+        let input = ScanInput {
+            limit: None,
+            exclusive_start_key: None,
+            segment: Some((segment, 3)),
+            select: Select::Count,
+            ..scan_input.clone()
+        };
+        total += scan(&store, &input).unwrap().unwrap().count;
+    }
+    assert_eq!(total, 6);
 
     // Unknown index, filter on an index key, ALL_ATTRIBUTES on a KEYS_ONLY GSI.
     let mut input = by_team("team = :t");
