@@ -329,7 +329,24 @@ async fn t46_region_backfill_survives_leader_loss() {
     let survivors: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     for &i in &survivors {
         let c = region.nodes[i].client();
-        wait_active(&c, "rbf").await;
+        // A follower may not have applied CreateIndex yet: wait for the index itself.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let desc = c.describe_table().table_name("rbf").send().await;
+            let active = desc.ok().and_then(|d| d.table).is_some_and(|t| {
+                t.global_secondary_indexes().iter().any(|g| {
+                    g.index_name() == Some("by_g") && g.index_status() == Some(&IndexStatus::Active)
+                })
+            });
+            if active {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "by_g not ACTIVE on node {i}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         let mut got = scan_all(&c, "rbf", Some("by_g")).await;
         sort_rows(&mut got);
         let want: Vec<Row> = (0..2000)
