@@ -10,7 +10,7 @@
 //! order. Its value is the projected item (format version byte + bincode of the `Item`).
 //!
 //! Items whose index key attributes are missing are not in the index (sparse indexes); items
-//! with a key attribute of the wrong type never get that far: [`check`] rejects the write.
+//! with a key attribute of the wrong type never get that far: `check` rejects the write.
 
 use std::borrow::Cow;
 use std::ops::Bound;
