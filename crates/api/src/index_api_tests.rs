@@ -206,6 +206,25 @@ async fn t30_update_table_creates_a_backfilling_index() {
         e.to_string(),
         "One or more parameter values were invalid: Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object"
     );
+    // The backfilling index itself may be deleted.
+    let out = ok(
+        &r,
+        "UpdateTable",
+        json!({"TableName": "Orders",
+               "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "by_total"}}]}),
+    )
+    .await;
+    assert_eq!(
+        out["TableDescription"]["GlobalSecondaryIndexes"][1]["IndexStatus"],
+        "DELETING"
+    );
+    let desc = ok(&r, "DescribeTable", json!({"TableName": "Orders"})).await;
+    assert_eq!(
+        desc["Table"]["GlobalSecondaryIndexes"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
 }
 
 #[tokio::test]

@@ -210,7 +210,13 @@ pub(crate) async fn run_updates(
             IndexUpdate::Create(spec) => create_command(current, spec, &req.definitions)?,
             IndexUpdate::Delete(name) => {
                 check_existing(current, name, "delete")?;
-                if current.global_indexes.iter().any(|i| i.backfilling) {
+                // An index still backfilling may itself be deleted (as in DynamoDB); another
+                // one may not be deleted meanwhile.
+                if current
+                    .global_indexes
+                    .iter()
+                    .any(|i| i.backfilling && i.name != *name)
+                {
                     return Err(online_index_limit());
                 }
                 Command::DeleteIndex {
