@@ -264,6 +264,11 @@ pub(crate) fn key_schema(
     definitions: &[(String, ScalarType)],
 ) -> Result<KeySchema, ApiError> {
     let names: Vec<&str> = spec.keys.iter().map(|(n, _)| n.as_str()).collect();
+    if names.is_empty() {
+        return Err(ApiError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
     let lookup = |name: &str| definitions.iter().find(|(n, _)| n == name).map(|(_, t)| *t);
     if names.iter().any(|n| lookup(n).is_none()) {
         let defined: Vec<&str> = definitions.iter().map(|(n, _)| n.as_str()).collect();

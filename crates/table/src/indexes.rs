@@ -198,6 +198,28 @@ pub(crate) fn check(meta: &TableMeta, item: &Item) -> Result<(), Rejection> {
                 AttributeValue::B(b) => b.is_empty(),
                 _ => false,
             };
+            let is_sort = index
+                .key_schema
+                .sort
+                .as_ref()
+                .is_some_and(|s| s.name == attr.name);
+            let len = match value {
+                AttributeValue::S(s) => s.len(),
+                AttributeValue::B(b) => b.len(),
+                _ => 0,
+            };
+            if !is_sort && len > model::limits::PARTITION_KEY_BYTES_MAX {
+                return Err(Rejection::validation(format!(
+                    "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes IndexName: {}",
+                    index.name
+                )));
+            }
+            if is_sort && len > model::limits::SORT_KEY_BYTES_MAX {
+                return Err(Rejection::validation(format!(
+                    "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes IndexName: {}",
+                    index.name
+                )));
+            }
             if empty {
                 let kind = if matches!(value, AttributeValue::S(_)) {
                     "string"
