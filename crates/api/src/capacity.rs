@@ -52,6 +52,9 @@ pub struct Consumed {
     pub write: f64,
     /// How to render it.
     pub mode: CapacityMode,
+    /// The secondary index a Query or Scan read instead of the table (name, whether global):
+    /// INDEXES attributes the units to it.
+    pub index: Option<(String, bool)>,
 }
 
 impl Consumed {
@@ -62,7 +65,14 @@ impl Consumed {
             read: 0.0,
             write: 0.0,
             mode,
+            index: None,
         }
+    }
+
+    /// Attributes the units to a secondary index (`global`: a GSI, else an LSI).
+    pub fn on_index(mut self, name: &str, global: bool) -> Consumed {
+        self.index = Some((name.to_owned(), global));
+        self
     }
 
     /// A read of `bytes` (one item; an empty read still costs the minimum unit).
@@ -151,13 +161,37 @@ impl Serialize for Consumed {
             if self.write > 0.0 {
                 map.serialize_entry("WriteCapacityUnits", &self.write)?;
             }
-            map.serialize_entry(
-                "Table",
-                &Units {
-                    read: self.read,
-                    write: self.write,
-                },
-            )?;
+            match &self.index {
+                None => map.serialize_entry(
+                    "Table",
+                    &Units {
+                        read: self.read,
+                        write: self.write,
+                    },
+                )?,
+                Some((name, global)) => {
+                    map.serialize_entry(
+                        "Table",
+                        &Units {
+                            read: 0.0,
+                            write: 0.0,
+                        },
+                    )?;
+                    let member = if *global {
+                        "GlobalSecondaryIndexes"
+                    } else {
+                        "LocalSecondaryIndexes"
+                    };
+                    let units = Units {
+                        read: self.read,
+                        write: self.write,
+                    };
+                    map.serialize_entry(
+                        member,
+                        &std::collections::BTreeMap::from([(name, units)]),
+                    )?;
+                }
+            }
         }
         map.end()
     }
@@ -192,6 +226,15 @@ mod tests {
             serde_json::to_value(&indexes).unwrap(),
             json!({"TableName": "t", "CapacityUnits": 1.0, "WriteCapacityUnits": 1.0,
                    "Table": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}})
+        );
+        let on_index = Consumed::new("t", CapacityMode::Indexes)
+            .on_index("by_x", true)
+            .read_item(10, true);
+        assert_eq!(
+            serde_json::to_value(&on_index).unwrap(),
+            json!({"TableName": "t", "CapacityUnits": 1.0, "ReadCapacityUnits": 1.0,
+                   "Table": {"CapacityUnits": 0.0},
+                   "GlobalSecondaryIndexes": {"by_x": {"CapacityUnits": 1.0, "ReadCapacityUnits": 1.0}}})
         );
     }
 }

@@ -110,6 +110,20 @@ async fn t20_index_reads() {
         q["Items"],
         json!([{"pk": {"S": "u1"}, "sk": {"S": "a"}, "status": {"S": "OPEN"}, "total": {"N": "5"}}])
     );
+    let q = ok(
+        &r,
+        "Query",
+        json!({"TableName": "Orders", "IndexName": "by_status", "ReturnConsumedCapacity": "INDEXES",
+               "KeyConditionExpression": "#s = :s", "ExpressionAttributeNames": {"#s": "status"},
+               "ExpressionAttributeValues": {":s": {"S": "OPEN"}}}),
+    )
+    .await;
+    assert_eq!(
+        q["ConsumedCapacity"],
+        json!({"TableName": "Orders", "CapacityUnits": 0.5, "ReadCapacityUnits": 0.5,
+               "Table": {"CapacityUnits": 0.0},
+               "GlobalSecondaryIndexes": {"by_status": {"CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}}})
+    );
     let e = err(
         &r,
         "Query",

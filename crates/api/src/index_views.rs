@@ -10,26 +10,28 @@ use crate::error::ApiError;
 use crate::Region;
 
 /// Query and Scan on an index: ConsistentRead is refused on a global one, as DynamoDB does
-/// (the remaining checks run in `table::read`).
+/// (the remaining checks run in `table::read`). Answers whether the index read is global
+/// (None: no index, or none by that name), for ConsumedCapacity.
 pub(crate) fn check_read(
     region: &dyn Region,
     table: &str,
     index: Option<&str>,
     consistent: bool,
-) -> Result<(), ApiError> {
+) -> Result<Option<bool>, ApiError> {
     let Some(index) = index else {
-        return Ok(());
+        return Ok(None);
     };
-    if !consistent {
-        return Ok(());
-    }
-    let meta = crate::tables::load(region, table)?;
-    if meta.global_indexes.iter().any(|i| i.name == index) {
+    // A missing table or index is reported by the read itself, with DynamoDB's message.
+    let Ok(meta) = crate::tables::load(region, table) else {
+        return Ok(None);
+    };
+    let global = meta.global_indexes.iter().any(|i| i.name == index);
+    if global && consistent {
         return Err(ApiError::validation(
             "Consistent reads are not supported on global secondary indexes",
         ));
     }
-    Ok(())
+    Ok(meta.index(index).map(|_| global))
 }
 
 #[derive(Debug, Serialize)]

@@ -351,21 +351,27 @@ fn page_body(
     table: &str,
     consistent: bool,
     capacity: CapacityMode,
+    index: Option<(&str, bool)>,
 ) -> Result<Vec<u8>, ApiError> {
     json_body(&PageOutputWire {
         items: (select != Select::Count).then_some(ItemList(&page.items)),
         count: page.count,
         scanned_count: page.scanned_count,
         last_evaluated_key: page.last_evaluated_key.as_ref().map(WireItem),
-        consumed_capacity: capacity
-            .wanted()
-            .then(|| Consumed::new(table, capacity).read_item(page.scanned_bytes, consistent)),
+        consumed_capacity: capacity.wanted().then(|| {
+            let consumed = Consumed::new(table, capacity);
+            match index {
+                Some((name, global)) => consumed.on_index(name, global),
+                None => consumed,
+            }
+            .read_item(page.scanned_bytes, consistent)
+        }),
     })
 }
 
 /// Runs Query.
 pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<u8>, ApiError> {
-    crate::index_views::check_read(
+    let global = crate::index_views::check_read(
         region,
         &req.input.table,
         req.input.index.as_deref(),
@@ -381,12 +387,13 @@ pub(crate) async fn query(region: &dyn Region, req: QueryRequest) -> Result<Vec<
         &req.table_shown,
         req.consistent,
         req.capacity,
+        req.input.index.as_deref().zip(global),
     )
 }
 
 /// Runs Scan.
 pub(crate) async fn scan(region: &dyn Region, req: ScanRequest) -> Result<Vec<u8>, ApiError> {
-    crate::index_views::check_read(
+    let global = crate::index_views::check_read(
         region,
         &req.input.table,
         req.input.index.as_deref(),
@@ -402,6 +409,7 @@ pub(crate) async fn scan(region: &dyn Region, req: ScanRequest) -> Result<Vec<u8
         &req.table_shown,
         req.consistent,
         req.capacity,
+        req.input.index.as_deref().zip(global),
     )
 }
 
