@@ -92,3 +92,31 @@ def test_cli_reports_service_errors(aws):
     code, _, err = aws("describe-table", "--table-name", "no-such-table", check=False)
     assert code != 0
     assert "ResourceNotFoundException" in err
+
+
+def test_cli_local_secondary_index(aws, table_name):
+    """An LSI through the CLI: created with the table, queried with auto-pagination."""
+    aws(
+        "create-table",
+        "--table-name", table_name,
+        "--attribute-definitions",
+        "AttributeName=pk,AttributeType=S", "AttributeName=sk,AttributeType=S", "AttributeName=rank,AttributeType=N",
+        "--key-schema", "AttributeName=pk,KeyType=HASH", "AttributeName=sk,KeyType=RANGE",
+        "--local-secondary-indexes", json.dumps([{
+            "IndexName": "by_rank",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "rank", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }]),
+        "--billing-mode", "PAY_PER_REQUEST",
+    )
+    aws("wait", "table-exists", "--table-name", table_name)
+    for i in range(9):
+        aws("put-item", "--table-name", table_name, "--item", json.dumps({"pk": {"S": "p"}, "sk": {"S": f"s{i}"}, "rank": {"N": str(9 - i)}}))
+    _, out, _ = aws(
+        "query", "--table-name", table_name, "--index-name", "by_rank",
+        "--key-condition-expression", "pk = :p", "--expression-attribute-values", json.dumps({":p": {"S": "p"}}),
+        "--page-size", "2", "--consistent-read",
+    )
+    assert [int(i["rank"]["N"]) for i in out["Items"]] == list(range(1, 10))
+    _, out, _ = aws("describe-table", "--table-name", table_name)
+    assert out["Table"]["LocalSecondaryIndexes"][0]["ItemCount"] == 9
