@@ -333,7 +333,7 @@ fn create_command(
         .collect();
     Ok(Command::CreateIndex {
         table: meta.name.clone(),
-        index: meta_of(spec, keys, provisioned),
+        index: crate::indexes::with_fresh_id(meta_of(spec, keys, provisioned)),
         attribute_definitions: definitions,
     })
 }

@@ -368,7 +368,8 @@ pub(crate) fn meta_of(
 ) -> IndexMeta {
     IndexMeta {
         name: spec.name.clone(),
-        id: uuid::Uuid::new_v4(),
+        // Chosen when the request runs (`with_fresh_id`), as table ids are.
+        id: uuid::Uuid::nil(),
         key_schema,
         projection: spec.projection,
         non_key_attributes: spec.non_key_attributes.clone().unwrap_or_default(),
@@ -376,6 +377,12 @@ pub(crate) fn meta_of(
         backfilling: false,
         provisioned,
     }
+}
+
+/// The index with a new storage id: a re-created index never sees a dropped one's entries.
+pub(crate) fn with_fresh_id(mut index: IndexMeta) -> IndexMeta {
+    index.id = uuid::Uuid::new_v4();
+    index
 }
 
 pub(crate) fn projected_count(indexes: &[&IndexMeta]) -> usize {

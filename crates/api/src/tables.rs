@@ -370,8 +370,8 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
         table_class: req.table_class,
         created_ms: now_ms,
         status: TableStatus::Active,
-        global_indexes: req.global_indexes,
-        local_indexes: req.local_indexes,
+        global_indexes: fresh_ids(req.global_indexes),
+        local_indexes: fresh_ids(req.local_indexes),
         stream: None,
         ttl: None,
         replicas: Vec::new(),
@@ -381,6 +381,13 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, 0, 0),
     })
+}
+
+fn fresh_ids(indexes: Vec<model::IndexMeta>) -> Vec<model::IndexMeta> {
+    indexes
+        .into_iter()
+        .map(crate::indexes::with_fresh_id)
+        .collect()
 }
 
 pub(crate) fn expect_table(outcome: Outcome) -> Result<TableMeta, ApiError> {
