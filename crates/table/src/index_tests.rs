@@ -388,6 +388,17 @@ fn t20_local_index_fetches_unprojected_attributes() {
             &[("rank", n("1")), ("note", s("n")), ("big", s("b"))]
         )
     );
+    // A filter on an attribute the index does not project reads it from the table; the
+    // answer still holds the projected attributes only.
+    let mut filtered = input.clone();
+    filtered.select = Select::AllProjectedAttributes;
+    filtered.filter = Some(expr::parse_condition("big = :b", &bind(&[(":b", s("b"))])).unwrap());
+    let page = query(&store, &filtered).unwrap().unwrap();
+    assert_eq!(page.count, 3);
+    assert_eq!(
+        page.items[0],
+        row("p", "b", &[("rank", n("1")), ("note", s("n"))])
+    );
     // Item collection size: the partition's items plus their LSI entries.
     let size = indexes::collection_size(&store, &meta, &s("p")).unwrap();
     let items: usize = store

@@ -73,6 +73,55 @@ fn needs_table(
     Ok(false)
 }
 
+/// How an index read gets its items.
+struct Plan {
+    /// Complete each entry from the table.
+    fetch: bool,
+    /// The projection to apply when items are fetched only to evaluate the filter: what the
+    /// index projects, so the answer is what an index read returns.
+    projection: Option<Vec<Path>>,
+}
+
+/// A local index read whose filter names attributes the index does not hold fetches them from
+/// the table, as DynamoDB does, but still answers with the projected attributes only.
+fn plan(
+    meta: &TableMeta,
+    index: &IndexMeta,
+    select: Select,
+    projection: Option<&[Path]>,
+    filter: Option<&expr::Condition>,
+) -> Result<Plan, Rejection> {
+    let for_output = needs_table(meta, index, select, projection)?;
+    let for_filter = is_local(meta, index)
+        && filter.is_some_and(|f| {
+            f.paths()
+                .iter()
+                .any(|p| p.top().is_some_and(|name| !projects(meta, index, name)))
+        });
+    let projection = (for_filter && !for_output && select == Select::AllProjectedAttributes)
+        .then(|| projected_paths(meta, index));
+    Ok(Plan {
+        fetch: for_output || for_filter,
+        projection,
+    })
+}
+
+/// The attributes an index holds (never called for ALL, which holds everything).
+fn projected_paths(meta: &TableMeta, index: &IndexMeta) -> Vec<Path> {
+    let mut names: Vec<&str> = meta
+        .key_schema
+        .attributes()
+        .chain(index.key_schema.attributes())
+        .map(|a| a.name.as_str())
+        .collect();
+    if index.projection == ProjectionType::Include {
+        names.extend(index.non_key_attributes.iter().map(String::as_str));
+    }
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(Path::attribute).collect()
+}
+
 /// Decoded entries of an index range, completed from the table when `fetch` is set.
 fn entries<'a>(
     store: &'a Store,
@@ -179,8 +228,14 @@ pub(crate) fn query(
             ))));
         }
     }
-    let fetch = match needs_table(meta, index, input.select, input.projection.as_deref()) {
-        Ok(fetch) => fetch,
+    let plan = match plan(
+        meta,
+        index,
+        input.select,
+        input.projection.as_deref(),
+        input.filter.as_ref(),
+    ) {
+        Ok(plan) => plan,
         Err(r) => return Ok(Err(r)),
     };
     let prefix = partition_prefix(index, &partition);
@@ -243,9 +298,9 @@ pub(crate) fn query(
     }
     let iter = store.range(Space::Indexes, lower, upper, !input.forward);
     page_of(
-        entries(store, meta, iter, fetch),
+        entries(store, meta, iter, plan.fetch),
         input.filter.as_ref(),
-        input.projection.as_deref(),
+        plan.projection.as_deref().or(input.projection.as_deref()),
         input.select,
         input.limit,
         |_| true,
@@ -264,8 +319,14 @@ pub(crate) fn scan(
         Ok(index) => index,
         Err(r) => return Ok(Err(r)),
     };
-    let fetch = match needs_table(meta, index, input.select, input.projection.as_deref()) {
-        Ok(fetch) => fetch,
+    let plan = match plan(
+        meta,
+        index,
+        input.select,
+        input.projection.as_deref(),
+        input.filter.as_ref(),
+    ) {
+        Ok(plan) => plan,
         Err(r) => return Ok(Err(r)),
     };
     let prefix = index.id.as_bytes().to_vec();
@@ -285,9 +346,9 @@ pub(crate) fn scan(
         _ => true,
     };
     page_of(
-        entries(store, meta, iter, fetch),
+        entries(store, meta, iter, plan.fetch),
         input.filter.as_ref(),
-        input.projection.as_deref(),
+        plan.projection.as_deref().or(input.projection.as_deref()),
         input.select,
         input.limit,
         in_segment,
