@@ -110,6 +110,9 @@ impl Engine {
             Command::AckReplication(ack) => self.ack_replication(view, ack, wall_ms)?,
             Command::SetReplicas(set) => self.set_replicas(view, set)?,
             Command::TrimChanges { table } => self.trim_changes(view, table, wall_ms)?,
+            Command::SetStream(update) => crate::stream::set_stream(view, update)?,
+            Command::SetTimeToLive(update) => crate::ttl::set_ttl(view, update)?,
+            Command::ExpireItems(batch) => self.expire_items(view, batch, wall_ms)?,
         };
         Ok(outcome)
     }

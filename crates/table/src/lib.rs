@@ -14,18 +14,23 @@ mod indexes;
 pub mod key;
 pub mod read;
 mod replica;
+pub mod stream;
 pub mod tombstone;
+pub mod ttl;
 
 pub use catalog::{list_tables, load_table, table_stats, TableStats};
 pub use changes::{read_changes, replication_cursor, ChangeRecord};
 pub use command::{
-    Command, ItemGet, ItemWrite, Outcome, RemoteBatch, RemoteChange, ReplicaSet, ReplicateResult,
-    ReplicationAck, ReturnValues, TableUpdate, TransactWrite, WriteKind, WriteResult,
+    Command, ExpireBatch, ItemGet, ItemWrite, Outcome, RemoteBatch, RemoteChange, ReplicaSet,
+    ReplicateResult, ReplicationAck, ReturnValues, StreamUpdate, TableUpdate, TransactWrite,
+    TtlUpdate, WriteKind, WriteResult,
 };
 pub use engine::Engine;
 pub use error::{CancellationReason, Rejection, TableError};
 pub use key::{decode_stored, StoredItem};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
 
+#[cfg(test)]
+mod stream_ttl_tests;
 #[cfg(test)]
 mod tests;

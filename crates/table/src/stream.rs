@@ -1,0 +1,70 @@
+//! A table's DynamoDB stream over its change log: enabling and disabling it (deterministic,
+//! in apply), and the bounds of the records that belong to the current stream.
+//!
+//! A stream is the slice `[start_seq, end_seq]` of the table's change log. Enabling a stream
+//! starts it at the next sequence number, so a re-enabled stream (a new label, a new ARN)
+//! never shows the records of the one before; disabling it closes the slice at the last
+//! record written while it was enabled.
+
+use model::{StreamSpec, TableMeta};
+use storage::ApplyView;
+
+use crate::catalog::{put_table, view_table};
+use crate::changes;
+use crate::command::{Outcome, StreamUpdate};
+use crate::error::{Rejection, TableError};
+
+/// Applies UpdateTable's StreamSpecification, with DynamoDB's rejections.
+pub(crate) fn set_stream(
+    view: &mut ApplyView<'_>,
+    update: &StreamUpdate,
+) -> Result<Outcome, TableError> {
+    let Some(mut meta) = view_table(view, &update.table)? else {
+        return Ok(Outcome::Rejected(Rejection::table_not_found(&update.table)));
+    };
+    let last = changes::view_last_seq(view, &meta.id)?;
+    match update.enable {
+        Some(view_type) => {
+            if meta.stream_enabled() {
+                return Ok(Outcome::Rejected(Rejection::validation(format!(
+                    "Table already has an enabled stream: TableName: {}",
+                    meta.name
+                ))));
+            }
+            meta.stream = Some(StreamSpec::new(view_type, update.now_ms, last + 1));
+        }
+        None => {
+            let Some(stream) = meta.stream.as_mut().filter(|s| s.enabled) else {
+                return Ok(Outcome::Rejected(Rejection::validation(format!(
+                    "Table has no stream to disable: TableName: {}",
+                    meta.name
+                ))));
+            };
+            stream.enabled = false;
+            stream.end_seq = Some(last);
+        }
+    }
+    put_table(view, &meta)?;
+    Ok(Outcome::Table(meta))
+}
+
+/// The stream of a new table: its change log is empty, so the stream starts at 1.
+pub fn initial_stream(view_type: model::StreamViewType, created_ms: i64) -> StreamSpec {
+    StreamSpec::new(view_type, created_ms, 1)
+}
+
+/// The sequence numbers the current (or last) stream of `meta` covers so far: from its first
+/// to the last record written while it was enabled; `None` if the table never had a stream.
+pub fn stream_bounds(
+    store: &storage::Store,
+    meta: &TableMeta,
+) -> Result<Option<(u64, u64)>, TableError> {
+    let Some(stream) = &meta.stream else {
+        return Ok(None);
+    };
+    let last = match stream.end_seq {
+        Some(end) => end,
+        None => changes::last_seq(store, &meta.id)?,
+    };
+    Ok(Some((stream.start_seq, last)))
+}
