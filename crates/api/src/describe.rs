@@ -24,6 +24,21 @@ pub(crate) struct TableDescription<'a> {
     billing_mode_summary: Option<BillingModeSummary>,
     deletion_protection_enabled: bool,
     table_class_summary: TableClassSummary<'a>,
+    /// Present while the stream is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_specification: Option<StreamSpecification>,
+    /// The current or last stream, kept after it is disabled, as in DynamoDB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latest_stream_label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latest_stream_arn: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamSpecification {
+    stream_enabled: bool,
+    stream_view_type: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,6 +138,14 @@ impl<'a> TableDescription<'a> {
             table_class_summary: TableClassSummary {
                 table_class: &meta.table_class,
             },
+            stream_specification: meta.stream.as_ref().filter(|s| s.enabled).map(|s| {
+                StreamSpecification {
+                    stream_enabled: true,
+                    stream_view_type: s.view_type.as_str(),
+                }
+            }),
+            latest_stream_label: meta.stream.as_ref().map(|s| s.label.as_str()),
+            latest_stream_arn: meta.stream_arn(),
         }
     }
 

@@ -86,6 +86,12 @@ pub enum ApiError {
     /// ServiceUnavailable (503, retried by SDKs): no leader, no quorum, shutting down.
     #[error("{0}")]
     Unavailable(String),
+    /// ExpiredIteratorException (DynamoDB Streams): a shard iterator older than 15 minutes.
+    #[error("{0}")]
+    ExpiredIterator(String),
+    /// TrimmedDataAccessException (DynamoDB Streams): the position has been trimmed.
+    #[error("{0}")]
+    TrimmedDataAccess(String),
 }
 
 /// Where an error sits in the catalog.
@@ -158,6 +164,10 @@ impl ApiError {
                 concat_type!("ServiceUnavailable"),
                 StatusCode::SERVICE_UNAVAILABLE,
             ),
+            // DynamoDB Streams answers in DynamoDB's namespace too; SDKs match the part after
+            // the `#` either way.
+            E::ExpiredIterator(_) => entry(concat_type!("ExpiredIteratorException"), BAD),
+            E::TrimmedDataAccess(_) => entry(concat_type!("TrimmedDataAccessException"), BAD),
         }
     }
 
@@ -303,6 +313,8 @@ mod tests {
                 ApiError::MissingAuthenticationToken(_) => 17,
                 ApiError::Internal(_) => 18,
                 ApiError::Unavailable(_) => 19,
+                ApiError::ExpiredIterator(_) => 20,
+                ApiError::TrimmedDataAccess(_) => 21,
             }
         }
         let m = || "m".to_owned();
@@ -327,6 +339,8 @@ mod tests {
             ApiError::MissingAuthenticationToken(m()),
             ApiError::Internal("secret detail".into()),
             ApiError::Unavailable(m()),
+            ApiError::ExpiredIterator(m()),
+            ApiError::TrimmedDataAccess(m()),
         ];
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();

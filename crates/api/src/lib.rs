@@ -23,10 +23,12 @@ mod region;
 mod request;
 mod server;
 mod sigv4;
+mod streams;
 mod table_update;
 mod tables;
 mod tags;
 mod transact;
+mod ttl;
 mod validate;
 mod wire;
 
@@ -53,3 +55,5 @@ pub use server::{
     serve, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT_MS,
 };
 pub use sigv4::credential_region;
+pub use streams::{StreamOperation, STREAMS_TARGET_PREFIX};
+pub use ttl::{sweep as sweep_ttl, SweepReport, TTL_SWEEP_PATH};

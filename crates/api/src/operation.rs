@@ -65,7 +65,7 @@ operations! {
     DescribeLimits => true,
     DescribeTable => true,
     DescribeTableReplicaAutoScaling => false,
-    DescribeTimeToLive => false,
+    DescribeTimeToLive => true,
     DisableKinesisStreamingDestination => false,
     EnableKinesisStreamingDestination => false,
     ExecuteStatement => false,
@@ -99,7 +99,7 @@ operations! {
     UpdateKinesisStreamingDestination => false,
     UpdateTable => true,
     UpdateTableReplicaAutoScaling => false,
-    UpdateTimeToLive => false,
+    UpdateTimeToLive => true,
 }
 
 /// The `X-Amz-Target` prefix of every DynamoDB operation.

@@ -8,7 +8,7 @@ use table::{Command, Outcome};
 use crate::error::ApiError;
 use crate::items::WriteOp;
 use crate::operation::Operation;
-use crate::{account, batch, items, query, table_update, tables, tags, transact, Region};
+use crate::{account, batch, items, query, table_update, tables, tags, transact, ttl, Region};
 
 /// What the server knows about a request besides its body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,6 +64,10 @@ pub enum Request {
     TransactWriteItems(transact::TransactWriteRequest),
     /// TransactGetItems.
     TransactGetItems(transact::TransactGetRequest),
+    /// UpdateTimeToLive.
+    UpdateTimeToLive(ttl::UpdateTtl),
+    /// DescribeTimeToLive.
+    DescribeTimeToLive(tables::TableRef),
 }
 
 /// Decodes the body of operation `op_name` (`GetItem`): JSON shape, validation, expressions.
@@ -103,6 +107,8 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
         O::BatchWriteItem => Request::BatchWriteItem(batch::decode_write(body)?),
         O::TransactWriteItems => Request::TransactWriteItems(transact::decode_write(body)?),
         O::TransactGetItems => Request::TransactGetItems(transact::decode_get(body)?),
+        O::UpdateTimeToLive => Request::UpdateTimeToLive(ttl::decode_update(body)?),
+        O::DescribeTimeToLive => Request::DescribeTimeToLive(tables::decode_table_ref(body)?),
         O::BatchExecuteStatement
         | O::CreateBackup
         | O::CreateGlobalTable
@@ -117,7 +123,6 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
         | O::DescribeImport
         | O::DescribeKinesisStreamingDestination
         | O::DescribeTableReplicaAutoScaling
-        | O::DescribeTimeToLive
         | O::DisableKinesisStreamingDestination
         | O::EnableKinesisStreamingDestination
         | O::ExecuteStatement
@@ -138,8 +143,7 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
         | O::UpdateGlobalTable
         | O::UpdateGlobalTableSettings
         | O::UpdateKinesisStreamingDestination
-        | O::UpdateTableReplicaAutoScaling
-        | O::UpdateTimeToLive => return Err(ApiError::Unsupported(op)),
+        | O::UpdateTableReplicaAutoScaling => return Err(ApiError::Unsupported(op)),
     })
 }
 
@@ -170,6 +174,8 @@ pub async fn execute(
         Request::BatchWriteItem(r) => batch::write(region, r).await,
         Request::TransactWriteItems(r) => transact::write(region, r).await,
         Request::TransactGetItems(r) => transact::get(region, r).await,
+        Request::UpdateTimeToLive(r) => ttl::update(region, r).await,
+        Request::DescribeTimeToLive(r) => ttl::describe(region, r.name()),
     }
 }
 

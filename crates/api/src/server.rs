@@ -28,6 +28,8 @@ use crate::error::ApiError;
 use crate::operation::Operation;
 use crate::request::{decode, execute, RequestContext};
 use crate::sigv4::credential_region;
+use crate::streams::{self, StreamOperation};
+use crate::ttl::{self, TTL_SWEEP_PATH};
 use crate::Region;
 
 /// How long a client may take to send a request's headers.
@@ -156,9 +158,19 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let operation = match header(X_AMZ_TARGET).and_then(Operation::from_target) {
-        Some(op) if parts.method == Method::POST => op,
-        _ => return error_response(&ApiError::UnknownOperation, request_id),
+    let route = if parts.method != Method::POST {
+        None
+    } else if parts.uri.path() == TTL_SWEEP_PATH {
+        Some(Route::SweepTtl)
+    } else {
+        header(X_AMZ_TARGET).and_then(|target| {
+            Operation::from_target(target)
+                .map(Route::DynamoDb)
+                .or_else(|| StreamOperation::from_target(target).map(Route::Streams))
+        })
+    };
+    let Some(route) = route else {
+        return error_response(&ApiError::UnknownOperation, request_id);
     };
     let ctx = RequestContext {
         request_id,
@@ -168,7 +180,7 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
     let span = tracing::info_span!(
         "request",
         request_id,
-        operation = operation.name(),
+        operation = route.name(),
         signed_region = ctx.signed_region,
     );
     async move {
@@ -188,9 +200,13 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
                 return error_response(&error, request_id);
             }
         };
-        let result = match decode(operation, &body) {
-            Ok(request) => execute(region, &ctx, request).await,
-            Err(error) => Err(error),
+        let result = match route {
+            Route::DynamoDb(operation) => match decode(operation, &body) {
+                Ok(request) => execute(region, &ctx, request).await,
+                Err(error) => Err(error),
+            },
+            Route::Streams(operation) => streams::run(region, operation, &body).await,
+            Route::SweepTtl => ttl::sweep_now(region).await,
         };
         match result {
             Ok(body) => respond(StatusCode::OK, body, request_id),
@@ -199,6 +215,27 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
     }
     .instrument(span)
     .await
+}
+
+/// What a POST asks for.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// A `DynamoDB_20120810` operation.
+    DynamoDb(Operation),
+    /// A `DynamoDBStreams_20120810` operation.
+    Streams(StreamOperation),
+    /// The admin call that runs a TTL sweep now.
+    SweepTtl,
+}
+
+impl Route {
+    fn name(self) -> &'static str {
+        match self {
+            Route::DynamoDb(op) => op.name(),
+            Route::Streams(op) => op.name(),
+            Route::SweepTtl => "SweepTtl",
+        }
+    }
 }
 
 fn error_response(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {

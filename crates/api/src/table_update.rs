@@ -40,6 +40,8 @@ pub struct UpdateTable {
     provisioned: Option<(u64, u64)>,
     deletion_protection: Option<bool>,
     table_class: Option<String>,
+    /// StreamSpecification: enable with a view type, or disable (None).
+    stream: Option<Option<model::StreamViewType>>,
 }
 
 /// Decodes UpdateTable.
@@ -78,7 +80,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
             "Meridian does not support ReplicaUpdates yet",
         ));
     }
-    crate::tables::refuse_streams(wire.stream_specification.as_ref())?;
+    let stream = crate::streams::stream_spec(wire.stream_specification.as_ref())?;
     let provisioned = match throughput {
         None => None,
         Some((Some(r), Some(w))) => Some((r, w)),
@@ -110,6 +112,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         provisioned,
         deletion_protection: wire.deletion_protection_enabled,
         table_class: table_class.map(str::to_owned),
+        stream,
     })
 }
 
@@ -133,15 +136,28 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
         }
         _ => {}
     }
-    let command = Command::UpdateTable(TableUpdate {
-        name: req.name,
-        billing_mode: req.billing_mode,
-        provisioned: req.provisioned,
-        deletion_protection: req.deletion_protection,
-        table_class: req.table_class,
-        now_ms: region.clock().now_ms(),
-    });
-    let meta = expect_table(propose(region, &command).await?)?;
+    let stream = req.stream;
+    let only_stream = stream.is_some()
+        && req.billing_mode.is_none()
+        && req.provisioned.is_none()
+        && req.deletion_protection.is_none()
+        && req.table_class.is_none();
+    let name = req.name.clone();
+    let mut meta = current;
+    if !only_stream {
+        let command = Command::UpdateTable(TableUpdate {
+            name: req.name,
+            billing_mode: req.billing_mode,
+            provisioned: req.provisioned,
+            deletion_protection: req.deletion_protection,
+            table_class: req.table_class,
+            now_ms: region.clock().now_ms(),
+        });
+        meta = expect_table(propose(region, &command).await?)?;
+    }
+    if let Some(enable) = stream {
+        meta = crate::streams::set_stream(region, name, enable).await?;
+    }
     let stats = table::table_stats(region.store(), &meta)?;
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes),

@@ -73,16 +73,7 @@ pub(crate) struct ThroughputWire {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct StreamSpecificationWire {
     pub(crate) stream_enabled: Option<bool>,
-}
-
-/// Streams are not built yet: enabling them is refused rather than silently ignored.
-pub(crate) fn refuse_streams(spec: Option<&StreamSpecificationWire>) -> Result<(), ApiError> {
-    if spec.and_then(|s| s.stream_enabled) == Some(true) {
-        return Err(ApiError::validation(
-            "Meridian does not support DynamoDB Streams yet",
-        ));
-    }
-    Ok(())
+    pub(crate) stream_view_type: Option<String>,
 }
 
 /// A validated CreateTable; ids and timestamps are chosen when it runs.
@@ -96,6 +87,8 @@ pub struct CreateTable {
     tags: BTreeMap<String, String>,
     deletion_protection: bool,
     table_class: String,
+    /// The view type of the stream to create with the table.
+    stream: Option<model::StreamViewType>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -206,7 +199,7 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
             "Meridian does not support secondary indexes yet",
         ));
     }
-    refuse_streams(wire.stream_specification.as_ref())?;
+    let stream = crate::streams::stream_spec(wire.stream_specification.as_ref())?.flatten();
     let key_schema = key_schema(&keys, &definitions)?;
     let billing_mode = billing_mode.unwrap_or(BillingMode::Provisioned);
     let provisioned = billing_throughput(billing_mode, throughput)?;
@@ -219,6 +212,7 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
         tags,
         deletion_protection: wire.deletion_protection_enabled.unwrap_or(false),
         table_class: table_class.to_owned(),
+        stream,
     })
 }
 
@@ -372,7 +366,9 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
         status: TableStatus::Active,
         global_indexes: Vec::new(),
         local_indexes: Vec::new(),
-        stream: None,
+        stream: req
+            .stream
+            .map(|view_type| table::stream::initial_stream(view_type, now_ms)),
         ttl: None,
         replicas: Vec::new(),
         global_table_version: None,
@@ -402,6 +398,13 @@ pub struct TableRef {
 #[serde(rename_all = "PascalCase")]
 struct TableRefWire {
     table_name: Option<String>,
+}
+
+impl TableRef {
+    /// The table's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// Decodes DescribeTable or DeleteTable.
