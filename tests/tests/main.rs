@@ -20,5 +20,7 @@ mod limits;
 mod protocol;
 mod query_scan;
 mod region;
+mod streams;
 mod tables;
 mod transactions;
+mod ttl;

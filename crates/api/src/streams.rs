@@ -563,11 +563,14 @@ struct Rendered {
     size_bytes: usize,
 }
 
+/// `userIdentity` of a record written by the service (a TTL delete). The GetRecords wire
+/// names its members `PrincipalId` and `Type` (the Streams API model, which every SDK
+/// parses); Lambda's event format shows the same as `principalId` and `type`.
 #[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
 struct Identity {
-    #[serde(rename = "type")]
+    #[serde(rename = "Type")]
     kind: &'static str,
-    #[serde(rename = "principalId")]
     principal_id: &'static str,
 }
 
@@ -746,7 +749,7 @@ mod tests {
         assert_eq!(r["eventName"], "REMOVE");
         assert_eq!(
             r["userIdentity"],
-            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"})
+            json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"})
         );
     }
 }

@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// A TOML configuration file (see config/).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Milliseconds between two sweeps for expired (TTL) items on the region leader; 0 turns
+    /// the periodic sweep off. Default 5000.
+    #[arg(long = "ttl-sweep-interval-ms")]
+    pub ttl_sweep_interval_ms: Option<u64>,
     /// Accepted for DynamoDB Local compatibility: the single region is always shared by every
     /// credential and region name.
     #[arg(long = "shared-db")]

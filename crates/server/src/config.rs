@@ -30,6 +30,18 @@ pub struct FileConfig {
     /// Raft tuning; every field is optional.
     #[serde(default)]
     pub raft: RaftSection,
+    /// Time to live.
+    #[serde(default)]
+    pub ttl: TtlSection,
+}
+
+/// `[ttl]`: the region leader's sweeper of expired items.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TtlSection {
+    /// Milliseconds between two sweeps; 0 turns the periodic sweep off (the admin call
+    /// `POST /_meridian/ttl/sweep` still runs one). Default 5000.
+    pub sweep_interval_ms: Option<u64>,
 }
 
 /// `[raft]`: tuning of the region's Raft group.
@@ -151,6 +163,8 @@ pub struct NodeConfig {
     pub cluster: Option<ClusterConfig>,
     /// Raft tuning from `[raft]`.
     pub raft: RaftSection,
+    /// Milliseconds between two TTL sweeps on the region leader (0: none).
+    pub ttl_sweep_interval_ms: u64,
 }
 
 impl FileConfig {
@@ -219,6 +233,10 @@ impl NodeConfig {
                 None => None,
             },
             raft: file.raft,
+            ttl_sweep_interval_ms: args
+                .ttl_sweep_interval_ms
+                .or(file.ttl.sweep_interval_ms)
+                .unwrap_or(model::limits::TTL_SWEEP_INTERVAL_MS_DEFAULT),
         };
         config.validate()?;
         Ok(config)

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod node;
 mod ops;
+mod sweeper;
 
 use std::io::Write as _;
 use std::time::Instant;

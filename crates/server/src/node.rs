@@ -78,6 +78,8 @@ pub struct Node {
     /// Stops the peer listener (multi-node regions only).
     peer_stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     peer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The TTL sweeper (None when its interval is 0).
+    sweeper: std::sync::Mutex<Option<crate::sweeper::Sweeper>>,
 }
 
 impl Node {
@@ -148,15 +150,18 @@ impl Node {
             }));
             peer_stop = Some(stop);
         }
+        let region = Arc::new(RegionHandle {
+            group,
+            store,
+            region: config.region.clone(),
+            clock: model::SystemClock,
+        });
+        let sweeper = crate::sweeper::Sweeper::start(region.clone(), config.ttl_sweep_interval_ms);
         Ok(Node {
-            region: Arc::new(RegionHandle {
-                group,
-                store,
-                region: config.region.clone(),
-                clock: model::SystemClock,
-            }),
+            region,
             peer_stop: std::sync::Mutex::new(peer_stop),
             peer_task: std::sync::Mutex::new(peer_task),
+            sweeper: std::sync::Mutex::new(sweeper),
         })
     }
 
@@ -172,6 +177,10 @@ impl Node {
 
     /// Stops the group and the peer listener, and flushes storage.
     pub async fn shutdown(&self) {
+        let sweeper = self.sweeper.lock().ok().and_then(|mut s| s.take());
+        if let Some(sweeper) = sweeper {
+            sweeper.stop().await;
+        }
         self.region.group.shutdown().await;
         let stop = self.peer_stop.lock().ok().and_then(|mut s| s.take());
         if let Some(stop) = stop {
