@@ -41,6 +41,8 @@ mod http_tests;
 #[cfg(test)]
 mod legacy_tests;
 #[cfg(test)]
+mod streams_tests;
+#[cfg(test)]
 mod table_ops_tests;
 #[cfg(test)]
 mod tests;
