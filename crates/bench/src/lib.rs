@@ -16,6 +16,7 @@ mod connection;
 mod report;
 mod requests;
 mod setup;
+mod stream;
 mod worker;
 
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub enum Op {
     Get,
     /// Query of one random pre-loaded partition (10 items).
     Query,
+    /// PutItem writers (one per connection) while one consumer tails the table's stream with
+    /// GetRecords; latency is from sending the PutItem to GetRecords returning its record.
+    Stream,
 }
 
 impl Op {
@@ -43,6 +47,7 @@ impl Op {
             Op::Put => "put",
             Op::Get => "get",
             Op::Query => "query",
+            Op::Stream => "stream",
         }
     }
 }
@@ -151,6 +156,22 @@ pub async fn run_cells(args: &BenchArgs) -> anyhow::Result<Vec<RunResult>> {
     let mut results = Vec::new();
     for &op in &args.ops {
         for &connections in &args.connections {
+            if op == Op::Stream {
+                let cell = stream::run_cell(
+                    &target,
+                    &plan,
+                    connections,
+                    Duration::from_secs(args.duration_secs),
+                )
+                .await?;
+                results.push(RunResult::from_cell(
+                    args.label.clone(),
+                    op,
+                    connections,
+                    cell,
+                ));
+                continue;
+            }
             let cell = worker::run_cell(
                 &target,
                 &plan,

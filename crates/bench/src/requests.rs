@@ -65,6 +65,14 @@ impl Plan {
                     "sk": {"S": "0"},
                 },
             }),
+            Op::Stream => json!({
+                "TableName": format!("{}-stream", self.table),
+                "Item": {
+                    "pk": {"S": format!("s{worker}-{n}")},
+                    "sk": {"S": "0"},
+                    "v": {"S": self.value},
+                },
+            }),
             Op::Query => json!({
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :p",
@@ -75,7 +83,7 @@ impl Plan {
             }),
         };
         let operation = match op {
-            Op::Put => "PutItem",
+            Op::Put | Op::Stream => "PutItem",
             Op::Get => "GetItem",
             Op::Query => "Query",
         };
