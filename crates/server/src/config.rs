@@ -487,4 +487,21 @@ mod tests {
         };
         assert!(NodeConfig::resolve(&bad).is_err());
     }
+
+    #[test]
+    fn t10_ttl_sweep_interval_from_file_and_flag() {
+        let config = NodeConfig::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(
+            config.ttl_sweep_interval_ms,
+            model::limits::TTL_SWEEP_INTERVAL_MS_DEFAULT
+        );
+        let file: FileConfig = toml::from_str("[ttl]\nsweep_interval_ms = 250").unwrap();
+        assert_eq!(file.ttl.sweep_interval_ms, Some(250));
+        let args = ServeArgs {
+            ttl_sweep_interval_ms: Some(0),
+            ..ServeArgs::default()
+        };
+        assert_eq!(NodeConfig::resolve(&args).unwrap().ttl_sweep_interval_ms, 0);
+        assert!(toml::from_str::<FileConfig>("[ttl]\ninterval = 1").is_err());
+    }
 }
