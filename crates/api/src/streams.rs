@@ -531,7 +531,10 @@ fn get_records(region: &dyn Region, wire: GetRecordsWire) -> Result<Vec<u8>, Api
     if next <= ext.last {
         let wanted = limit.min((ext.last - next + 1) as usize);
         for record in table::read_changes(region.store(), &meta.id, next, wanted)? {
-            if record.seq > ext.last {
+            // Sequence numbers are dense: a gap is a commit not yet fully visible to this
+            // read (or a trim racing it). Stop before it; the next call reads on from here,
+            // so nothing is skipped.
+            if record.seq > ext.last || record.seq != next {
                 break;
             }
             let rendered = render_record(&record, spec.view_type, region.region_name());

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use model::limits::{
     STREAM_RETENTION_MS, TTL_ATTRIBUTE_NAME_BYTES_MAX, TTL_DELETES_PER_COMMAND_MAX,
-    TTL_SCAN_ITEMS_PER_SWEEP_MAX,
+    TTL_SCAN_ITEMS_PER_CHUNK_MAX,
 };
 use table::{Command, ExpireBatch, Outcome, TtlUpdate};
 
@@ -125,15 +125,18 @@ pub async fn sweep(region: &dyn Region) -> Result<SweepReport, ApiError> {
         let Some(meta) = table::load_table(region.store(), &name)? else {
             continue;
         };
-        if table::ttl::ttl_attribute(&meta).is_some() {
-            let keys = table::ttl::expired_keys(
+        // The whole table, a chunk of items at a time, yielding in between so one large
+        // table does not hold a worker thread.
+        let mut after = None;
+        while table::ttl::ttl_attribute(&meta).is_some() {
+            let scan = table::ttl::expired_keys(
                 region.store(),
                 &meta,
                 now_ms,
-                TTL_SCAN_ITEMS_PER_SWEEP_MAX,
-                TTL_SCAN_ITEMS_PER_SWEEP_MAX,
+                after.take(),
+                TTL_SCAN_ITEMS_PER_CHUNK_MAX,
             )?;
-            for chunk in keys.chunks(TTL_DELETES_PER_COMMAND_MAX) {
+            for chunk in scan.keys.chunks(TTL_DELETES_PER_COMMAND_MAX) {
                 let command = Command::ExpireItems(ExpireBatch {
                     table: meta.name.clone(),
                     table_id: meta.id,
@@ -143,6 +146,11 @@ pub async fn sweep(region: &dyn Region) -> Result<SweepReport, ApiError> {
                     report.expired += n;
                 }
             }
+            match scan.resume_after {
+                Some(key) => after = Some(key),
+                None => break,
+            }
+            tokio::task::yield_now().await;
         }
         if meta.stream.is_some() {
             let oldest = table::changes::first_change(region.store(), &meta.id)?;

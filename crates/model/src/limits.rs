@@ -86,6 +86,6 @@ pub const TTL_ATTRIBUTE_NAME_BYTES_MAX: usize = 255;
 pub const TTL_SWEEP_INTERVAL_MS_DEFAULT: u64 = 5_000;
 /// Most expired items one TTL delete command carries: bounded work per log entry.
 pub const TTL_DELETES_PER_COMMAND_MAX: usize = 256;
-/// Most items one TTL sweep examines per table before moving on (the rest waits for the
-/// next sweep), so one large table cannot hold the leader's sweeper for long.
-pub const TTL_SCAN_ITEMS_PER_SWEEP_MAX: usize = 100_000;
+/// Most items a TTL sweep examines in one synchronous chunk of its scan (it yields to the
+/// runtime between chunks).
+pub const TTL_SCAN_ITEMS_PER_CHUNK_MAX: usize = 10_000;

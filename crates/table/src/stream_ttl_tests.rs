@@ -207,8 +207,23 @@ fn t20_ttl_settings_and_service_deletes() {
     apply(&store, put(item("fresh", Some(n(past + 3600)))));
     apply(&store, put(item("never", None)));
     let m = load(&store);
-    let mut keys = ttl::expired_keys(&store, &m, NOW_MS, 100, 1000).unwrap();
+    let mut keys = ttl::expired_keys(&store, &m, NOW_MS, None, 1000)
+        .unwrap()
+        .keys;
     keys.sort_by_key(|k| format!("{:?}", k.get("pk")));
+    // Scanned in chunks, the same items are found.
+    let mut chunked = Vec::new();
+    let mut after = None;
+    loop {
+        let scan = ttl::expired_keys(&store, &m, NOW_MS, after, 1).unwrap();
+        chunked.extend(scan.keys);
+        match scan.resume_after {
+            Some(key) => after = Some(key),
+            None => break,
+        }
+    }
+    chunked.sort_by_key(|k| format!("{:?}", k.get("pk")));
+    assert_eq!(chunked, keys);
     assert_eq!(keys, vec![item("old", None), item("renewed", None)]);
 
     // A write renews one item between the sweep and the apply: it must survive.
@@ -227,8 +242,9 @@ fn t20_ttl_settings_and_service_deletes() {
     assert!(last.by_service && last.new.is_none());
     assert_eq!(last.keys, item("old", None));
     assert!(records[..records.len() - 1].iter().all(|r| !r.by_service));
-    assert!(ttl::expired_keys(&store, &m, NOW_MS, 100, 1000)
+    assert!(ttl::expired_keys(&store, &m, NOW_MS, None, 1000)
         .unwrap()
+        .keys
         .is_empty());
 
     // A stale table id (the table was re-created) deletes nothing.

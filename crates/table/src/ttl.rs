@@ -79,33 +79,46 @@ pub(crate) fn set_ttl(view: &mut ApplyView<'_>, update: &TtlUpdate) -> Result<Ou
     Ok(Outcome::Table(meta))
 }
 
-/// Primary keys of up to `limit` items of `meta`'s table that are expired at `now_ms`,
-/// examining at most `scan_max` items. Reads the local store (the sweeper runs outside apply;
-/// apply checks again).
+/// One chunk of a TTL scan: the expired items found and where to resume.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExpiredScan {
+    /// Primary keys of the expired items found.
+    pub keys: Vec<Item>,
+    /// The storage key to resume after, if the table has more items to examine.
+    pub resume_after: Option<Vec<u8>>,
+}
+
+/// Examines up to `scan_max` items of `meta`'s table after storage key `after` (from the
+/// start if None) and returns the keys of those expired at `now_ms`. Reads the local store
+/// (the sweeper runs outside apply; apply checks again).
 pub fn expired_keys(
     store: &Store,
     meta: &TableMeta,
     now_ms: i64,
-    limit: usize,
+    after: Option<Vec<u8>>,
     scan_max: usize,
-) -> Result<Vec<Item>, TableError> {
+) -> Result<ExpiredScan, TableError> {
     let Some(attribute) = ttl_attribute(meta) else {
-        return Ok(Vec::new());
+        return Ok(ExpiredScan::default());
     };
     let prefix = storage::keys::table_prefix(&meta.id);
     let upper = storage::keys::prefix_range(&prefix).1;
-    let mut out = Vec::new();
-    for entry in store
-        .range(Space::Items, Bound::Included(prefix), upper, false)
-        .take(scan_max)
-    {
-        let (_, bytes) = entry?;
+    let lower = match after {
+        Some(key) => Bound::Excluded(key),
+        None => Bound::Included(prefix),
+    };
+    let mut out = ExpiredScan::default();
+    let mut examined = 0;
+    for entry in store.range(Space::Items, lower, upper, false) {
+        let (key, bytes) = entry?;
         let item = decode_item(&bytes)?;
         if is_expired(&item, attribute, now_ms) {
-            out.push(key_item(&meta.key_schema, &item));
-            if out.len() >= limit {
-                break;
-            }
+            out.keys.push(key_item(&meta.key_schema, &item));
+        }
+        examined += 1;
+        if examined >= scan_max {
+            out.resume_after = Some(key);
+            break;
         }
     }
     Ok(out)
