@@ -246,3 +246,122 @@ async fn t30_background_sweeper_deletes_on_its_own() {
     }
     assert_eq!(query_count(&c, "auto", "later").await, 1);
 }
+
+#[tokio::test]
+async fn t40_region_leader_sweeps_and_every_node_streams_the_same() {
+    let region = Cluster::start_with(3, "\n[ttl]\nsweep_interval_ms = 100\n").await;
+    region.wait_leader(Duration::from_secs(15)).await;
+    let any = region.nodes[1].client();
+    let created = any
+        .create_table()
+        .table_name("shared")
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(attr_def(
+            "pk",
+            aws_sdk_dynamodb::types::ScalarAttributeType::S,
+        ))
+        .key_schema(key_elem("pk", aws_sdk_dynamodb::types::KeyType::Hash))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = created
+        .table_description()
+        .unwrap()
+        .latest_stream_arn()
+        .unwrap()
+        .to_owned();
+    enable_ttl(&any, "shared").await;
+    for (i, pk) in ["x", "y", "z"].iter().enumerate() {
+        let it = item(&[("pk", s(pk)), ("expires", ni(now_s() - 10 - i as i64))]);
+        region.nodes[i]
+            .client()
+            .put_item()
+            .table_name("shared")
+            .set_item(Some(it))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    eprintln!("--- the leader's sweeper deletes them; every node's stream shows it once");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut first = None;
+    for node in &region.nodes {
+        let sc = streams_client_for(&node.url());
+        let records = loop {
+            let described = sc.describe_stream().stream_arn(&arn).send().await.unwrap();
+            let shard = described.stream_description().unwrap().shards()[0]
+                .shard_id()
+                .unwrap()
+                .to_owned();
+            let it = sc
+                .get_shard_iterator()
+                .stream_arn(&arn)
+                .shard_id(shard)
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap();
+            let page = sc
+                .get_records()
+                .shard_iterator(it.shard_iterator().unwrap())
+                .send()
+                .await
+                .unwrap();
+            if page.records().len() >= 6 || Instant::now() > deadline {
+                break page.records().to_vec();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let shape: Vec<(String, String, Option<String>)> = records
+            .iter()
+            .map(|r| {
+                let d = r.dynamodb().unwrap();
+                let aws_sdk_dynamodbstreams::types::AttributeValue::S(pk) =
+                    d.keys().unwrap().get("pk").unwrap()
+                else {
+                    panic!("{r:?}")
+                };
+                (
+                    format!("{}:{}", d.sequence_number().unwrap(), r.event_id().unwrap()),
+                    format!("{pk}:{}", r.event_name().unwrap().as_str()),
+                    r.user_identity()
+                        .and_then(|u| u.principal_id())
+                        .map(str::to_owned),
+                )
+            })
+            .collect();
+        assert_eq!(shape.len(), 6, "node {}: {shape:?}", node.id);
+        for pk in ["x", "y", "z"] {
+            let events: Vec<_> = shape
+                .iter()
+                .filter(|(_, e, _)| e.starts_with(&format!("{pk}:")))
+                .map(|(_, e, who)| (e.clone(), who.clone()))
+                .collect();
+            assert_eq!(
+                events,
+                vec![
+                    (format!("{pk}:INSERT"), None),
+                    (
+                        format!("{pk}:REMOVE"),
+                        Some("dynamodb.amazonaws.com".to_owned())
+                    ),
+                ],
+                "node {}",
+                node.id
+            );
+        }
+        // Every node's stream is the same sequence of records (same numbers, same ids).
+        match &first {
+            None => first = Some(shape),
+            Some(first) => assert_eq!(first, &shape, "node {}", node.id),
+        }
+    }
+}
