@@ -1,8 +1,9 @@
 //! Meridian's load generator for DynamoDB-compatible endpoints.
 //!
 //! It owns the `meridian bench` command: N concurrent workers, each on its own keep-alive
-//! HTTP/1.1 connection, send hand-built DynamoDB JSON requests (PutItem, GetItem, Query) for a
-//! fixed duration, and the run is reported as requests/s and latency percentiles per
+//! HTTP/1.1 connection, send hand-built DynamoDB JSON requests (PutItem, GetItem, Query; or
+//! PutItems with a DynamoDB Streams consumer tailing the table, for `stream`) for a fixed
+//! duration, and the run is reported as requests/s and latency percentiles per
 //! operation and concurrency. It talks raw hyper rather than an AWS SDK so that the figures
 //! measure the server, not client-side signing and serialisation.
 //!

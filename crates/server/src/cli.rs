@@ -19,8 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the DynamoDB API (the default).
     Serve(ServeArgs),
-    /// Drive a DynamoDB endpoint with PutItem, GetItem and Query and report throughput and
-    /// latency.
+    /// Drive a DynamoDB endpoint with PutItem, GetItem and Query (and a stream consumer) and
+    /// report throughput and latency.
     Bench(bench::BenchArgs),
     /// Show every member of a region: role, term, last log index, applied index, lag.
     Status(StatusArgs),
