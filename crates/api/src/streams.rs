@@ -127,6 +127,22 @@ pub(crate) fn stream_spec(
     }
 }
 
+/// DynamoDB's refusals of a stream change, against the table as this replica has it (apply
+/// checks the same against the committed state).
+pub(crate) fn check_stream_change(meta: &TableMeta, enable: bool) -> Result<(), ApiError> {
+    match (enable, meta.stream_enabled()) {
+        (true, true) => Err(ApiError::validation(format!(
+            "Table already has an enabled stream: TableName: {}",
+            meta.name
+        ))),
+        (false, false) => Err(ApiError::validation(format!(
+            "Table has no stream to disable: TableName: {}",
+            meta.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Enables (with a view type) or disables a table's stream through the region's log.
 pub(crate) async fn set_stream(
     region: &dyn Region,

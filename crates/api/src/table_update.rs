@@ -137,6 +137,11 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
         _ => {}
     }
     let stream = req.stream;
+    if let Some(enable) = stream {
+        // Checked again in apply; checked here first so that a refused stream change does
+        // not leave the other changes of the same request applied.
+        crate::streams::check_stream_change(&current, enable.is_some())?;
+    }
     let only_stream = stream.is_some()
         && req.billing_mode.is_none()
         && req.provisioned.is_none()
