@@ -553,6 +553,13 @@ fn get_records(region: &dyn Region, wire: GetRecordsWire) -> Result<Vec<u8>, Api
             if record.seq > ext.last || record.seq != next {
                 break;
             }
+            // A delete of an item this replica did not have (a replicated delete arriving
+            // after a local one) changes nothing a consumer can see: it is logged for
+            // replication and tombstone bookkeeping, not streamed.
+            if record.old.is_none() && record.new.is_none() {
+                next = record.seq + 1;
+                continue;
+            }
             let rendered = render_record(&record, spec.view_type, region.region_name());
             bytes += rendered.size_bytes;
             if bytes > GET_RECORDS_BYTES_MAX && !records.is_empty() {

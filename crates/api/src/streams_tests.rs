@@ -210,3 +210,69 @@ async fn t30_ttl_expiry_follows_the_apply_clock() {
         json!({"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}})
     );
 }
+
+#[tokio::test]
+async fn t30_a_delete_of_an_absent_item_is_not_streamed() {
+    let (region, _clock) = region();
+    let created = call(
+        &region,
+        "CreateTable",
+        json!({
+            "TableName": "events",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        }),
+    )
+    .await
+    .unwrap();
+    let arn = created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let horizon = iterator(&region, &arn, "TRIM_HORIZON").await.unwrap();
+    put(&region, "a", None).await;
+    // Another region's delete of an item this one never had: logged, not streamed.
+    let mut keys = model::Item::new();
+    keys.insert("pk".into(), model::AttributeValue::S("ghost".into()));
+    let replicate = table::Command::Replicate(table::RemoteBatch {
+        table: "events".into(),
+        source: "eu-west-1".into(),
+        changes: vec![table::RemoteChange {
+            keys,
+            item: None,
+            version: model::Version::new(model::Timestamp(u64::MAX / 2), "eu-west-1"),
+        }],
+    });
+    crate::request::propose(&region, &replicate).await.unwrap();
+    put(&region, "b", None).await;
+
+    let page = streams(
+        &region,
+        StreamOperation::GetRecords,
+        json!({"ShardIterator": horizon}),
+    )
+    .await
+    .unwrap();
+    let keys: Vec<&str> = page["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["dynamodb"]["Keys"]["pk"]["S"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec!["a", "b"]);
+    assert_eq!(
+        page["Records"][1]["dynamodb"]["SequenceNumber"], "000000000000000000003",
+        "the delete took sequence number 2"
+    );
+    let next = page["NextShardIterator"].as_str().unwrap();
+    let page = streams(
+        &region,
+        StreamOperation::GetRecords,
+        json!({"ShardIterator": next}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page["Records"], json!([]));
+}
