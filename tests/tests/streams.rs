@@ -752,8 +752,43 @@ async fn t50_disable_closes_the_shard_and_reenable_starts_a_new_stream() {
         records[0].dynamodb().unwrap().keys().unwrap().get("pk"),
         Some(&sv("three"))
     );
+
+    tracing_phase("--- the first stream stays readable by its ARN, and both are listed");
+    let described = sc
+        .describe_stream()
+        .stream_arn(&first)
+        .send()
+        .await
+        .unwrap();
+    let d = described.stream_description().unwrap();
+    assert_eq!(
+        d.stream_status(),
+        Some(&aws_sdk_dynamodbstreams::types::StreamStatus::Disabled)
+    );
+    let old_shard = d.shards()[0].shard_id().unwrap().to_owned();
+    let it = iterator(
+        &sc,
+        &first,
+        &old_shard,
+        ShardIteratorType::TrimHorizon,
+        None,
+    )
+    .await;
+    let page = sc.get_records().shard_iterator(&it).send().await.unwrap();
+    assert_eq!(page.records().len(), 2);
+    let listed = sc.list_streams().table_name("cycle").send().await.unwrap();
+    let mut arns: Vec<_> = listed
+        .streams()
+        .iter()
+        .map(|s| s.stream_arn().unwrap().to_owned())
+        .collect();
+    arns.sort();
+    let mut want = vec![first.clone(), second.clone()];
+    want.sort();
+    assert_eq!(arns, want);
+    let unknown = format!("{}X", second);
     expect_error(
-        sc.describe_stream().stream_arn(&first).send().await,
+        sc.describe_stream().stream_arn(&unknown).send().await,
         "ResourceNotFoundException",
     );
 }

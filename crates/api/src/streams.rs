@@ -3,7 +3,8 @@
 //! table's change log.
 //!
 //! The model: a stream is the slice of the table's change log that was written while it was
-//! enabled (`table::stream::stream_bounds`), served as one shard. A record's SequenceNumber
+//! enabled (`table::stream::stream_bounds`), served as one shard. An earlier stream of the
+//! table stays readable by its ARN for 24 hours after it was disabled. A record's SequenceNumber
 //! is its change-log sequence number, zero-padded to 21 digits, so sequence numbers increase
 //! in apply order and a consumer sees every change once, in the order the region applied it.
 //! A shard iterator is an opaque string (`<stream ARN>|1|<hex>`, as DynamoDB's look) that
@@ -17,7 +18,7 @@ use model::limits::{
     GET_RECORDS_BYTES_MAX, GET_RECORDS_LIMIT_MAX, LIST_STREAMS_LIMIT_MAX, SHARD_ITERATOR_TTL_MS,
 };
 use model::size::item_size;
-use model::{Item, StreamViewType, TableMeta, WireItem};
+use model::{Item, StreamSpec, StreamViewType, TableMeta, WireItem};
 use table::ChangeRecord;
 
 use crate::describe::epoch_seconds;
@@ -170,28 +171,27 @@ fn stream_not_found(arn: &str) -> ApiError {
     ))
 }
 
-/// The table whose current (or last) stream is `arn`.
-fn stream_table(region: &dyn Region, arn: &str) -> Result<TableMeta, ApiError> {
+/// The table and the stream (its current one, or an earlier one still kept) named by `arn`.
+fn stream_table(region: &dyn Region, arn: &str) -> Result<(TableMeta, StreamSpec), ApiError> {
     let (name, _) = parse_stream_arn(arn).ok_or_else(|| stream_not_found(arn))?;
     let meta = table::load_table(region.store(), name)?.ok_or_else(|| stream_not_found(arn))?;
-    if meta.stream_arn().as_deref() != Some(arn) {
-        return Err(stream_not_found(arn));
-    }
-    Ok(meta)
-}
-
-/// The ShardId of a table's stream: one shard per stream, named as DynamoDB names shards.
-fn shard_id(meta: &TableMeta) -> String {
-    let (created_ms, label) = meta
+    let spec = meta
         .stream
         .as_ref()
-        .map_or((0, ""), |s| (s.created_ms, s.label.as_str()));
+        .and_then(|current| current.all().find(|s| meta.arn_of_stream(s) == arn))
+        .cloned()
+        .ok_or_else(|| stream_not_found(arn))?;
+    Ok((meta, spec))
+}
+
+/// The ShardId of a stream: one shard per stream, named as DynamoDB names shards.
+fn shard_id(meta: &TableMeta, spec: &StreamSpec) -> String {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(meta.id.as_bytes());
-    hasher.update(label.as_bytes());
+    hasher.update(spec.label.as_bytes());
     format!(
         "shardId-{:020}-{:08x}",
-        created_ms.max(0),
+        spec.created_ms.max(0),
         hasher.finalize()
     )
 }
@@ -215,9 +215,9 @@ struct Extent {
     closed: bool,
 }
 
-fn extent(region: &dyn Region, meta: &TableMeta) -> Result<Extent, ApiError> {
+fn extent(region: &dyn Region, meta: &TableMeta, spec: &StreamSpec) -> Result<Extent, ApiError> {
     let store = region.store();
-    let (start, last) = table::stream::stream_bounds(store, meta)?.unwrap_or((1, 0));
+    let (start, last) = table::stream::stream_bounds(store, meta, spec)?;
     let horizon = match table::changes::first_change(store, &meta.id)? {
         Some(record) => record.seq,
         None => table::changes::last_seq(store, &meta.id)? + 1,
@@ -226,7 +226,7 @@ fn extent(region: &dyn Region, meta: &TableMeta) -> Result<Extent, ApiError> {
         start,
         last: last.max(start - 1),
         horizon: horizon.max(start),
-        closed: !meta.stream_enabled(),
+        closed: !spec.enabled,
     })
 }
 
@@ -265,8 +265,12 @@ fn list_streams(region: &dyn Region, wire: ListStreamsWire) -> Result<Vec<u8>, A
         let Some(meta) = table::load_table(region.store(), &name)? else {
             continue;
         };
-        if let (Some(arn), Some(spec)) = (meta.stream_arn(), &meta.stream) {
-            streams.push((arn, meta.name.clone(), spec.label.clone()));
+        for spec in meta.stream.iter().flat_map(StreamSpec::all) {
+            streams.push((
+                meta.arn_of_stream(spec),
+                meta.name.clone(),
+                spec.label.clone(),
+            ));
         }
     }
     let start = match &wire.exclusive_start_stream_arn {
@@ -312,12 +316,9 @@ fn describe_stream(region: &dyn Region, wire: DescribeStreamWire) -> Result<Vec<
     }
     v.finish()?;
     let arn = arn.unwrap_or_default();
-    let meta = stream_table(region, &arn)?;
-    let Some(spec) = &meta.stream else {
-        return Err(stream_not_found(&arn));
-    };
-    let ext = extent(region, &meta)?;
-    let shard = shard_id(&meta);
+    let (meta, spec) = stream_table(region, &arn)?;
+    let ext = extent(region, &meta, &spec)?;
+    let shard = shard_id(&meta, &spec);
     let mut range = Map::new();
     range.insert(
         "StartingSequenceNumber".into(),
@@ -440,13 +441,13 @@ fn get_shard_iterator(
     v.finish()?;
     let (arn, shard) = (arn.unwrap_or_default(), shard.unwrap_or_default());
     let kind = kind.unwrap_or(IteratorType::TrimHorizon);
-    let meta = stream_table(region, &arn)?;
-    if shard != shard_id(&meta) {
+    let (meta, spec) = stream_table(region, &arn)?;
+    if shard != shard_id(&meta, &spec) {
         return Err(ApiError::ResourceNotFound(format!(
             "Requested resource not found: Shard does not exist: {shard}"
         )));
     }
-    let ext = extent(region, &meta)?;
+    let ext = extent(region, &meta, &spec)?;
     let sequence = match (kind, &wire.sequence_number) {
         (IteratorType::AtSequenceNumber | IteratorType::AfterSequenceNumber, None) => {
             return Err(ApiError::validation(
@@ -529,11 +530,8 @@ fn get_records(region: &dyn Region, wire: GetRecordsWire) -> Result<Vec<u8>, Api
             "Iterator expired. The iterator was created more than 15 minutes ago".into(),
         ));
     }
-    let meta = stream_table(region, &iterator.arn)?;
-    let Some(spec) = &meta.stream else {
-        return Err(stream_not_found(&iterator.arn));
-    };
-    let ext = extent(region, &meta)?;
+    let (meta, spec) = stream_table(region, &iterator.arn)?;
+    let ext = extent(region, &meta, &spec)?;
     if iterator.position < ext.horizon {
         return Err(trimmed());
     }

@@ -212,6 +212,11 @@ pub struct StreamSpec {
     pub start_seq: u64,
     /// The last sequence number of this stream once it is disabled (its shard is closed).
     pub end_seq: Option<u64>,
+    /// Unix ms when it was disabled.
+    pub disabled_ms: Option<i64>,
+    /// Earlier streams of the table, disabled less than the retention period ago: still
+    /// readable by their ARNs, as in DynamoDB (each has an empty `previous`).
+    pub previous: Vec<StreamSpec>,
 }
 
 impl StreamSpec {
@@ -224,7 +229,14 @@ impl StreamSpec {
             created_ms,
             start_seq,
             end_seq: None,
+            disabled_ms: None,
+            previous: Vec::new(),
         }
+    }
+
+    /// This stream and the earlier ones still kept, newest first.
+    pub fn all(&self) -> impl Iterator<Item = &StreamSpec> {
+        std::iter::once(self).chain(self.previous.iter().rev())
     }
 }
 
@@ -334,9 +346,12 @@ impl TableMeta {
 
     /// The stream's ARN, if the table has (or had) a stream.
     pub fn stream_arn(&self) -> Option<String> {
-        self.stream
-            .as_ref()
-            .map(|s| format!("{}/stream/{}", self.arn(), s.label))
+        self.stream.as_ref().map(|s| self.arn_of_stream(s))
+    }
+
+    /// The ARN of one of the table's streams (the current one or an earlier one).
+    pub fn arn_of_stream(&self, stream: &StreamSpec) -> String {
+        format!("{}/stream/{}", self.arn(), stream.label)
     }
 }
 

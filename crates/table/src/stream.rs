@@ -6,6 +6,7 @@
 //! never shows the records of the one before; disabling it closes the slice at the last
 //! record written while it was enabled.
 
+use model::limits::STREAM_RETENTION_MS;
 use model::{StreamSpec, TableMeta};
 use storage::ApplyView;
 
@@ -31,7 +32,19 @@ pub(crate) fn set_stream(
                     meta.name
                 ))));
             }
-            meta.stream = Some(StreamSpec::new(view_type, update.now_ms, last + 1));
+            let mut stream = StreamSpec::new(view_type, update.now_ms, last + 1);
+            if let Some(mut old) = meta.stream.take() {
+                let mut previous = std::mem::take(&mut old.previous);
+                previous.push(old);
+                // An earlier stream stays readable for the retention period after it was
+                // disabled; by then its records are trimmed too.
+                previous.retain(|p| {
+                    p.disabled_ms
+                        .is_some_and(|d| update.now_ms - d < STREAM_RETENTION_MS)
+                });
+                stream.previous = previous;
+            }
+            meta.stream = Some(stream);
         }
         None => {
             let Some(stream) = meta.stream.as_mut().filter(|s| s.enabled) else {
@@ -42,6 +55,7 @@ pub(crate) fn set_stream(
             };
             stream.enabled = false;
             stream.end_seq = Some(last);
+            stream.disabled_ms = Some(update.now_ms);
         }
     }
     put_table(view, &meta)?;
@@ -53,18 +67,16 @@ pub fn initial_stream(view_type: model::StreamViewType, created_ms: i64) -> Stre
     StreamSpec::new(view_type, created_ms, 1)
 }
 
-/// The sequence numbers the current (or last) stream of `meta` covers so far: from its first
-/// to the last record written while it was enabled; `None` if the table never had a stream.
+/// The sequence numbers `stream` (one of `meta`'s streams) covers so far: from its first to
+/// the last record written while it was enabled.
 pub fn stream_bounds(
     store: &storage::Store,
     meta: &TableMeta,
-) -> Result<Option<(u64, u64)>, TableError> {
-    let Some(stream) = &meta.stream else {
-        return Ok(None);
-    };
+    stream: &StreamSpec,
+) -> Result<(u64, u64), TableError> {
     let last = match stream.end_seq {
         Some(end) => end,
         None => changes::last_seq(store, &meta.id)?,
     };
-    Ok(Some((stream.start_seq, last)))
+    Ok((stream.start_seq, last))
 }

@@ -122,9 +122,10 @@ fn t10_stream_enable_disable_reenable_bounds() {
     ));
     apply(&store, put(item("a", None)));
     apply(&store, put(item("b", None)));
+    let m = load(&store);
     assert_eq!(
-        stream::stream_bounds(&store, &load(&store)).unwrap(),
-        Some((1, 2))
+        stream::stream_bounds(&store, &m, m.stream.as_ref().unwrap()).unwrap(),
+        (1, 2)
     );
 
     apply(&store, set_stream(None, NOW_MS + 1));
@@ -137,7 +138,10 @@ fn t10_stream_enable_disable_reenable_bounds() {
     let m = load(&store);
     assert!(!m.stream_enabled());
     assert_eq!(m.stream_arn().unwrap(), first_arn, "the last ARN stays");
-    assert_eq!(stream::stream_bounds(&store, &m).unwrap(), Some((1, 2)));
+    assert_eq!(
+        stream::stream_bounds(&store, &m, m.stream.as_ref().unwrap()).unwrap(),
+        (1, 2)
+    );
 
     apply(
         &store,
@@ -150,10 +154,25 @@ fn t10_stream_enable_disable_reenable_bounds() {
         first_arn,
         "a new stream, a new label"
     );
-    assert_eq!(stream::stream_bounds(&store, &m).unwrap(), Some((3, 3)));
+    let current = m.stream.as_ref().unwrap();
+    assert_eq!(stream::stream_bounds(&store, &m, current).unwrap(), (3, 3));
     let records = read_changes(&store, &m.id, 3, 10).unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].keys.get("pk"), Some(&V::S("d".into())));
+    // The first stream is still there, closed at 2.
+    assert_eq!(current.previous.len(), 1);
+    assert_eq!(m.arn_of_stream(&current.previous[0]), first_arn);
+    assert_eq!(
+        stream::stream_bounds(&store, &m, &current.previous[0]).unwrap(),
+        (1, 2)
+    );
+    // Re-enabling more than a day after a disable forgets the streams disabled before.
+    apply(&store, set_stream(None, NOW_MS + 10));
+    apply(
+        &store,
+        set_stream(Some(StreamViewType::KeysOnly), NOW_MS + 10 + 86_400_000),
+    );
+    assert!(load(&store).stream.unwrap().previous.is_empty());
 }
 
 #[test]
