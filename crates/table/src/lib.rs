@@ -28,4 +28,6 @@ pub use key::{decode_stored, StoredItem};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
 
 #[cfg(test)]
+mod replica_tests;
+#[cfg(test)]
 mod tests;
