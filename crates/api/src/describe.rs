@@ -24,6 +24,11 @@ pub(crate) struct TableDescription<'a> {
     billing_mode_summary: Option<BillingModeSummary>,
     deletion_protection_enabled: bool,
     table_class_summary: TableClassSummary<'a>,
+    /// The other regions' replicas of a global table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replicas: Option<Vec<crate::global::ReplicaDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    global_table_version: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,6 +128,11 @@ impl<'a> TableDescription<'a> {
             table_class_summary: TableClassSummary {
                 table_class: &meta.table_class,
             },
+            replicas: crate::global::replica_descriptions(meta),
+            global_table_version: meta
+                .global_table_version
+                .as_deref()
+                .filter(|_| meta.is_global()),
         }
     }
 

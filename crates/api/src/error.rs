@@ -86,6 +86,19 @@ pub enum ApiError {
     /// ServiceUnavailable (503, retried by SDKs): no leader, no quorum, shutting down.
     #[error("{0}")]
     Unavailable(String),
+    /// The global-tables (2017.11.29) exceptions.
+    #[error("{1}")]
+    GlobalTable(GlobalTableError, String),
+}
+
+/// The exceptions of the 2017.11.29 global-tables operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalTableError {
+    GlobalTableAlreadyExists,
+    GlobalTableNotFound,
+    ReplicaAlreadyExists,
+    ReplicaNotFound,
+    TableNotFound,
 }
 
 /// Where an error sits in the catalog.
@@ -158,6 +171,19 @@ impl ApiError {
                 concat_type!("ServiceUnavailable"),
                 StatusCode::SERVICE_UNAVAILABLE,
             ),
+            E::GlobalTable(kind, _) => {
+                use GlobalTableError as G;
+                let type_name = match kind {
+                    G::GlobalTableAlreadyExists => {
+                        concat_type!("GlobalTableAlreadyExistsException")
+                    }
+                    G::GlobalTableNotFound => concat_type!("GlobalTableNotFoundException"),
+                    G::ReplicaAlreadyExists => concat_type!("ReplicaAlreadyExistsException"),
+                    G::ReplicaNotFound => concat_type!("ReplicaNotFoundException"),
+                    G::TableNotFound => concat_type!("TableNotFoundException"),
+                };
+                entry(type_name, BAD)
+            }
         }
     }
 
@@ -303,6 +329,7 @@ mod tests {
                 ApiError::MissingAuthenticationToken(_) => 17,
                 ApiError::Internal(_) => 18,
                 ApiError::Unavailable(_) => 19,
+                ApiError::GlobalTable(..) => 20,
             }
         }
         let m = || "m".to_owned();
@@ -327,6 +354,7 @@ mod tests {
             ApiError::MissingAuthenticationToken(m()),
             ApiError::Internal("secret detail".into()),
             ApiError::Unavailable(m()),
+            ApiError::GlobalTable(GlobalTableError::ReplicaNotFound, m()),
         ];
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();

@@ -773,6 +773,24 @@ impl Replicator {
         Ok(updated)
     }
 
+    /// After this region's replica of `meta` was deleted: tells the other replicas to drop
+    /// this region from the table's replica set (in the background, with retries).
+    pub fn leave(&self, meta: &TableMeta) {
+        let mut announced = meta.clone();
+        announced.replicas.retain(|r| r.region != self.me());
+        if announced.replicas.len() <= 1 {
+            announced.replicas.clear();
+            announced.global_table_version = None;
+        }
+        let others: Vec<String> = meta.replica_destinations().map(str::to_owned).collect();
+        let this = self.clone();
+        tokio::spawn(async move {
+            for other in others {
+                this.retry(|| this.ensure_remote(&other, &announced)).await;
+            }
+        });
+    }
+
     /// Runs `step` until it succeeds, with backoff, for at most [`CONTROL_RETRIES_MAX`] tries.
     async fn retry<F, Fut>(&self, mut step: F)
     where
@@ -895,9 +913,18 @@ impl Replicator {
                 other => return Err(format!("cannot create the replica: {other:?}")),
             }
         }
+        // Only the region that added a replica backfills it: here every replica is ACTIVE.
+        let replicas = announced
+            .replicas
+            .iter()
+            .map(|r| Replica {
+                region: r.region.clone(),
+                status: ReplicaStatus::Active,
+            })
+            .collect();
         let set = Command::SetReplicas(ReplicaSet {
             table: announced.name.clone(),
-            replicas: announced.replicas.clone(),
+            replicas,
             global_table_version: announced.global_table_version.clone(),
         });
         expect_table(propose(region, &set).await?)?;

@@ -30,6 +30,38 @@ pub struct FileConfig {
     /// Raft tuning; every field is optional.
     #[serde(default)]
     pub raft: RaftSection,
+    /// The other regions, for global tables. Requires `[cluster]` (its secret and this node's
+    /// peer listener carry cross-region traffic too).
+    pub replication: Option<ReplicationSection>,
+}
+
+/// `[replication]`: the other regions of the deployment.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationSection {
+    /// Period of anti-entropy rounds in ms (0: off). Default 30000.
+    pub anti_entropy_interval_ms: Option<u64>,
+    /// Every table created becomes global across all regions (what `meridian dev` does).
+    pub auto_global: Option<bool>,
+    /// Every other region, with the peer addresses (`host:port`) of its nodes.
+    pub regions: Vec<RemoteRegionSection>,
+}
+
+/// One `[[replication.regions]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteRegionSection {
+    pub name: String,
+    pub peers: Vec<String>,
+}
+
+/// The other regions, resolved and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationConfig {
+    /// Region → peer addresses of its nodes.
+    pub remotes: BTreeMap<String, Vec<String>>,
+    pub anti_entropy_interval_ms: u64,
+    pub auto_global: bool,
 }
 
 /// `[raft]`: tuning of the region's Raft group.
@@ -119,6 +151,8 @@ pub enum ConfigError {
     Cluster(String),
     #[error("invalid [raft]: {0}")]
     Raft(String),
+    #[error("invalid [replication]: {0}")]
+    Replication(String),
 }
 
 /// A multi-node region's group, resolved and validated.
@@ -151,6 +185,8 @@ pub struct NodeConfig {
     pub cluster: Option<ClusterConfig>,
     /// Raft tuning from `[raft]`.
     pub raft: RaftSection,
+    /// The other regions (global tables); `None`: this region stands alone.
+    pub replication: Option<ReplicationConfig>,
 }
 
 impl FileConfig {
@@ -219,6 +255,11 @@ impl NodeConfig {
                 None => None,
             },
             raft: file.raft,
+            replication: file.replication.map(|r| ReplicationConfig {
+                remotes: r.regions.into_iter().map(|x| (x.name, x.peers)).collect(),
+                anti_entropy_interval_ms: r.anti_entropy_interval_ms.unwrap_or(30_000),
+                auto_global: r.auto_global.unwrap_or(false),
+            }),
         };
         config.validate()?;
         Ok(config)
@@ -226,13 +267,7 @@ impl NodeConfig {
 
     /// Checks the values a file or flag could get wrong.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let region_ok = !self.region.is_empty()
-            && self.region.len() <= 64
-            && self
-                .region
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !region_ok {
+        if !is_region_name(&self.region) {
             return Err(ConfigError::Region(self.region.clone()));
         }
         if self.node_id == 0 {
@@ -246,6 +281,26 @@ impl NodeConfig {
                 "snapshot_logs_since_last must be at least 1".into(),
             ));
         }
+        if let Some(replication) = &self.replication {
+            let bad = |m: String| Err(ConfigError::Replication(m));
+            if self.cluster.is_none() {
+                return bad(
+                    "needs [cluster]: its secret and peer listener carry cross-region traffic"
+                        .into(),
+                );
+            }
+            for (name, peers) in &replication.remotes {
+                if name == &self.region {
+                    return bad(format!("{name} is this node's own region"));
+                }
+                if !is_region_name(name) {
+                    return bad(format!("invalid region name {name:?}"));
+                }
+                if peers.is_empty() || peers.iter().any(|p| !p.contains(':')) {
+                    return bad(format!("region {name} needs peer addresses as host:port"));
+                }
+            }
+        }
         if let Some(cluster) = &self.cluster {
             cluster.validate(self.node_id)?;
             if cluster.peer_addr == self.api_addr {
@@ -256,6 +311,13 @@ impl NodeConfig {
         }
         Ok(())
     }
+}
+
+/// Letters, digits and dashes, 1 to 64 of them.
+pub fn is_region_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 impl ClusterConfig {

@@ -12,7 +12,9 @@ fn apply_in(store: &Store, region: &str, command: Command, wall_ms: i64) -> Outc
     let mut writes = WriteSet::new();
     let outcome = {
         let mut view = ApplyView::new(store, &mut writes);
-        Engine::new(region).apply(&mut view, &command, wall_ms).unwrap()
+        Engine::new(region)
+            .apply(&mut view, &command, wall_ms)
+            .unwrap()
     };
     store.commit(writes).unwrap();
     outcome
@@ -133,9 +135,19 @@ fn remote_changes_apply_only_when_newer_and_repeat_idempotently() {
 
     // Newer: wins; repeating it is a duplicate, not a change.
     let newer = change("a", Some("new"), local.timestamp.0 + 10, "eu-west-1");
-    let r = replicated(apply_in(&store, "us-east-1", remote(vec![newer.clone()]), WALL));
+    let r = replicated(apply_in(
+        &store,
+        "us-east-1",
+        remote(vec![newer.clone()]),
+        WALL,
+    ));
     assert_eq!(r.applied, 1);
-    let r = replicated(apply_in(&store, "us-east-1", remote(vec![newer.clone()]), WALL));
+    let r = replicated(apply_in(
+        &store,
+        "us-east-1",
+        remote(vec![newer.clone()]),
+        WALL,
+    ));
     assert_eq!((r.applied, r.duplicates), (0, 1));
     assert_eq!(stored(&store, &meta, "a").unwrap().version, newer.version);
 
@@ -163,7 +175,9 @@ fn deletes_leave_tombstones_that_stop_older_writes() {
     let later = change("a", Some("back"), deleted_at.timestamp.0 + 1, "eu-west-1");
     replicated(apply_in(&store, "us-east-1", remote(vec![later]), WALL));
     assert_eq!(stored(&store, &meta, "a").unwrap().item, item("a", "back"));
-    assert!(tombstone::table_tombstones(&store, &meta).unwrap().is_empty());
+    assert!(tombstone::table_tombstones(&store, &meta)
+        .unwrap()
+        .is_empty());
 
     // A remote delete of an item never seen here still leaves a tombstone.
     let gone = change("b", None, deleted_at.timestamp.0 + 5, "eu-west-1");
@@ -189,7 +203,10 @@ fn change_log_cursors_and_tombstone_collection() {
     assert!(records[0].old.is_none() && records[0].new.is_some());
     assert!(records[1].old.is_some() && records[1].new.is_none());
     assert_eq!(records[2].version.region, "eu-west-1");
-    assert_eq!(replication_cursor(&store, &meta.id, "eu-west-1").unwrap(), Some(0));
+    assert_eq!(
+        replication_cursor(&store, &meta.id, "eu-west-1").unwrap(),
+        Some(0)
+    );
 
     let ack = |seq| {
         Command::AckReplication(ReplicationAck {
@@ -199,7 +216,10 @@ fn change_log_cursors_and_tombstone_collection() {
         })
     };
     apply_in(&store, "us-east-1", ack(2), WALL);
-    assert_eq!(replication_cursor(&store, &meta.id, "eu-west-1").unwrap(), Some(2));
+    assert_eq!(
+        replication_cursor(&store, &meta.id, "eu-west-1").unwrap(),
+        Some(2)
+    );
     // Acknowledged and no stream: trimmed, and the delete's tombstone collected.
     let left: Vec<u64> = read_changes(&store, &meta.id, 0, 100)
         .unwrap()
@@ -207,19 +227,31 @@ fn change_log_cursors_and_tombstone_collection() {
         .map(|r| r.seq)
         .collect();
     assert_eq!(left, vec![3]);
-    assert!(tombstone::table_tombstones(&store, &meta).unwrap().is_empty());
+    assert!(tombstone::table_tombstones(&store, &meta)
+        .unwrap()
+        .is_empty());
     // Cursors never move back.
     apply_in(&store, "us-east-1", ack(1), WALL);
-    assert_eq!(replication_cursor(&store, &meta.id, "eu-west-1").unwrap(), Some(2));
+    assert_eq!(
+        replication_cursor(&store, &meta.id, "eu-west-1").unwrap(),
+        Some(2)
+    );
 }
 
 #[test]
 fn a_table_that_is_not_global_records_nothing() {
     let store = Store::open(None, 1 << 20).unwrap();
     let meta = crate::tests::meta("g", None);
-    apply_in(&store, "us-east-1", Command::CreateTable(meta.clone()), WALL);
+    apply_in(
+        &store,
+        "us-east-1",
+        Command::CreateTable(meta.clone()),
+        WALL,
+    );
     apply_in(&store, "us-east-1", put("a", "1"), WALL);
     apply_in(&store, "us-east-1", delete("a"), WALL);
     assert!(read_changes(&store, &meta.id, 0, 10).unwrap().is_empty());
-    assert!(tombstone::table_tombstones(&store, &meta).unwrap().is_empty());
+    assert!(tombstone::table_tombstones(&store, &meta)
+        .unwrap()
+        .is_empty());
 }
