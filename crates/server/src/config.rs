@@ -425,6 +425,71 @@ mod tests {
         assert!(seen > 0, "no config files found in {}", dir.display());
     }
 
+    /// docker-compose.yml runs exactly the layout in config/global (3 regions x 3 nodes): one
+    /// service per node config, at the address the config gives it, and every region lists
+    /// every other region's nodes as its replication peers.
+    #[test]
+    fn t10_docker_compose_runs_the_global_layout() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let compose: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(root.join("docker-compose.yml")).unwrap())
+                .unwrap();
+        assert!(root.join("Dockerfile").is_file());
+        let services = compose["services"].as_mapping().unwrap();
+        assert_eq!(services.len(), 9);
+        let mut used = std::collections::BTreeSet::new();
+        let mut regions: BTreeMap<String, Vec<NodeConfig>> = BTreeMap::new();
+        for (name, service) in services {
+            let name = name.as_str().unwrap();
+            assert_eq!(service["build"].as_str(), Some("."), "{name}");
+            let mount = service["volumes"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.as_str())
+                .find(|v| v.ends_with(":/etc/meridian/node.toml:ro"))
+                .unwrap_or_else(|| panic!("{name} mounts no node config"));
+            let file = mount.split(':').next().unwrap().trim_start_matches("./");
+            assert!(used.insert(file.to_owned()), "{file} is used twice");
+            let args = ServeArgs {
+                config: Some(root.join(file)),
+                ..ServeArgs::default()
+            };
+            let config = NodeConfig::resolve(&args).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let ip = service["networks"]["meridian"]["ipv4_address"].as_str().unwrap();
+            assert_eq!(config.api_addr.ip().to_string(), ip, "{name}");
+            let cluster = config.cluster.clone().unwrap();
+            assert_eq!(cluster.peer_addr.ip().to_string(), ip, "{name}");
+            let port = service["ports"][0].as_str().unwrap();
+            assert!(port.ends_with(&format!(":{}", config.api_addr.port())), "{name}: {port}");
+            regions.entry(config.region.clone()).or_default().push(config);
+        }
+        let mut files = Vec::new();
+        toml_files(&root.join("config/global"), &mut files);
+        assert_eq!(files.len(), used.len(), "every config/global file has a service");
+        assert_eq!(regions.len(), 3);
+        for (region, nodes) in &regions {
+            assert_eq!(nodes.len(), 3, "{region}");
+            for node in nodes {
+                let replication = node.replication.clone().unwrap();
+                assert_eq!(replication.remotes.len(), 2, "{region}");
+                for (other, peers) in &replication.remotes {
+                    let mut expected: Vec<String> = regions[other]
+                        .iter()
+                        .map(|n| n.cluster.as_ref().unwrap().peer_addr.to_string())
+                        .collect();
+                    expected.sort();
+                    let mut peers = peers.clone();
+                    peers.sort();
+                    assert_eq!(peers, expected, "{region} -> {other}");
+                }
+                let members = &node.cluster.as_ref().unwrap().members;
+                assert_eq!(members.len(), 3);
+                assert_eq!(members, &nodes[0].cluster.as_ref().unwrap().members);
+            }
+        }
+    }
+
     /// The shipped 3-node region: three members that agree on each other.
     #[test]
     fn t10_region_local_is_a_three_node_region() {
