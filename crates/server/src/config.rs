@@ -431,9 +431,10 @@ mod tests {
     #[test]
     fn t10_docker_compose_runs_the_global_layout() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let compose: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(root.join("docker-compose.yml")).unwrap())
-                .unwrap();
+        let compose: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(root.join("docker-compose.yml")).unwrap(),
+        )
+        .unwrap();
         assert!(root.join("Dockerfile").is_file());
         let services = compose["services"].as_mapping().unwrap();
         assert_eq!(services.len(), 9);
@@ -456,17 +457,29 @@ mod tests {
                 ..ServeArgs::default()
             };
             let config = NodeConfig::resolve(&args).unwrap_or_else(|e| panic!("{file}: {e}"));
-            let ip = service["networks"]["meridian"]["ipv4_address"].as_str().unwrap();
+            let ip = service["networks"]["meridian"]["ipv4_address"]
+                .as_str()
+                .unwrap();
             assert_eq!(config.api_addr.ip().to_string(), ip, "{name}");
             let cluster = config.cluster.clone().unwrap();
             assert_eq!(cluster.peer_addr.ip().to_string(), ip, "{name}");
             let port = service["ports"][0].as_str().unwrap();
-            assert!(port.ends_with(&format!(":{}", config.api_addr.port())), "{name}: {port}");
-            regions.entry(config.region.clone()).or_default().push(config);
+            assert!(
+                port.ends_with(&format!(":{}", config.api_addr.port())),
+                "{name}: {port}"
+            );
+            regions
+                .entry(config.region.clone())
+                .or_default()
+                .push(config);
         }
         let mut files = Vec::new();
         toml_files(&root.join("config/global"), &mut files);
-        assert_eq!(files.len(), used.len(), "every config/global file has a service");
+        assert_eq!(
+            files.len(),
+            used.len(),
+            "every config/global file has a service"
+        );
         assert_eq!(regions.len(), 3);
         for (region, nodes) in &regions {
             assert_eq!(nodes.len(), 3, "{region}");
