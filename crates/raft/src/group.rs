@@ -306,13 +306,7 @@ pub struct RegionGroup {
 pub trait PeerExtension: Send + Sync + 'static {
     /// Serves a POST to `path` (which starts with [`EXTENSION_PATH_PREFIX`]) with its body.
     /// An `Err` is an HTTP status and a plain-text reason.
-    fn handle(
-        &self,
-        path: String,
-        body: bytes::Bytes,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Vec<u8>, (u16, String)>> + Send + '_>,
-    >;
+    fn handle(&self, path: String, body: bytes::Bytes) -> ExtensionFuture<'_>;
 
     /// `key=value` lines appended to the status page.
     fn status(&self) -> String;
@@ -320,6 +314,11 @@ pub trait PeerExtension: Send + Sync + 'static {
     /// Prometheus text appended to `/metrics`.
     fn metrics(&self) -> String;
 }
+
+/// What [`PeerExtension::handle`] returns: the answer's bytes, or an HTTP status and reason.
+pub type ExtensionFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<u8>, (u16, String)>> + Send + 'a>,
+>;
 
 /// Peer paths that go to the [`PeerExtension`].
 pub const EXTENSION_PATH_PREFIX: &str = "/ext/";

@@ -27,7 +27,7 @@ mod suite_tests;
 pub use admin::{fetch_status, request_membership_change, MembershipChange, MEMBERSHIP_TIMEOUT_MS};
 pub use error::RaftError;
 pub use group::{
-    GroupMetrics, PeerExtension, RaftSettings, RegionGroup, Role, SharedClock,
+    ExtensionFuture, GroupMetrics, PeerExtension, RaftSettings, RegionGroup, Role, SharedClock,
     CLUSTER_SECRET_HEADER, EXTENSION_PATH_PREFIX, LEADER_WAIT_MS,
 };
 pub use state_machine::StateMachineLogic;

@@ -100,11 +100,7 @@ impl replication::LocalRegion for RegionHandle {
 struct ReplicationEndpoints(replication::Replicator);
 
 impl raft::PeerExtension for ReplicationEndpoints {
-    fn handle(
-        &self,
-        path: String,
-        body: bytes::Bytes,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<u8>, (u16, String)>> + Send + '_>> {
+    fn handle(&self, path: String, body: bytes::Bytes) -> raft::ExtensionFuture<'_> {
         Box::pin(async move { self.0.handle(&path, body).await })
     }
 
