@@ -26,6 +26,8 @@ pub use aws_sdk_dynamodbstreams;
 
 mod cluster;
 pub use cluster::*;
+mod global;
+pub use global::*;
 
 /// Environment variable naming the binary under test; overrides the look-up next to the tests.
 pub const MERIDIAN_BIN_ENV: &str = "MERIDIAN_BIN";

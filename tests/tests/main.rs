@@ -13,6 +13,7 @@ mod crash;
 mod errors;
 mod expressions;
 mod fidelity;
+mod global;
 mod indexes;
 mod items;
 mod legacy;

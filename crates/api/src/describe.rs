@@ -32,6 +32,11 @@ pub(crate) struct TableDescription<'a> {
     latest_stream_label: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     latest_stream_arn: Option<String>,
+    /// The other regions' replicas of a global table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replicas: Option<Vec<crate::global::ReplicaDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    global_table_version: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +151,11 @@ impl<'a> TableDescription<'a> {
             }),
             latest_stream_label: meta.stream.as_ref().map(|s| s.label.as_str()),
             latest_stream_arn: meta.stream_arn(),
+            replicas: crate::global::replica_descriptions(meta),
+            global_table_version: meta
+                .global_table_version
+                .as_deref()
+                .filter(|_| meta.is_global()),
         }
     }
 

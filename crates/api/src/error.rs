@@ -92,6 +92,19 @@ pub enum ApiError {
     /// TrimmedDataAccessException (DynamoDB Streams): the position has been trimmed.
     #[error("{0}")]
     TrimmedDataAccess(String),
+    /// The global-tables (2017.11.29) exceptions.
+    #[error("{1}")]
+    GlobalTable(GlobalTableError, String),
+}
+
+/// The exceptions of the 2017.11.29 global-tables operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalTableError {
+    GlobalTableAlreadyExists,
+    GlobalTableNotFound,
+    ReplicaAlreadyExists,
+    ReplicaNotFound,
+    TableNotFound,
 }
 
 /// Where an error sits in the catalog.
@@ -168,6 +181,19 @@ impl ApiError {
             // the `#` either way.
             E::ExpiredIterator(_) => entry(concat_type!("ExpiredIteratorException"), BAD),
             E::TrimmedDataAccess(_) => entry(concat_type!("TrimmedDataAccessException"), BAD),
+            E::GlobalTable(kind, _) => {
+                use GlobalTableError as G;
+                let type_name = match kind {
+                    G::GlobalTableAlreadyExists => {
+                        concat_type!("GlobalTableAlreadyExistsException")
+                    }
+                    G::GlobalTableNotFound => concat_type!("GlobalTableNotFoundException"),
+                    G::ReplicaAlreadyExists => concat_type!("ReplicaAlreadyExistsException"),
+                    G::ReplicaNotFound => concat_type!("ReplicaNotFoundException"),
+                    G::TableNotFound => concat_type!("TableNotFoundException"),
+                };
+                entry(type_name, BAD)
+            }
         }
     }
 
@@ -315,6 +341,7 @@ mod tests {
                 ApiError::Unavailable(_) => 19,
                 ApiError::ExpiredIterator(_) => 20,
                 ApiError::TrimmedDataAccess(_) => 21,
+                ApiError::GlobalTable(..) => 22,
             }
         }
         let m = || "m".to_owned();
@@ -341,6 +368,7 @@ mod tests {
             ApiError::Unavailable(m()),
             ApiError::ExpiredIterator(m()),
             ApiError::TrimmedDataAccess(m()),
+            ApiError::GlobalTable(GlobalTableError::ReplicaNotFound, m()),
         ];
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();

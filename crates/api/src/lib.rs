@@ -14,6 +14,7 @@ mod cors;
 mod describe;
 mod error;
 mod exprs;
+mod global;
 mod items;
 mod legacy;
 mod local;
@@ -54,7 +55,7 @@ pub use operation::{Operation, TARGET_PREFIX};
 pub use region::{BoxFuture, Region};
 pub use request::{decode, decode_request, execute, Request, RequestContext};
 pub use server::{
-    serve, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT_MS,
+    serve, serve_routed, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT_MS,
 };
 pub use sigv4::credential_region;
 pub use streams::{StreamOperation, STREAMS_TARGET_PREFIX};

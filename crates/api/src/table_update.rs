@@ -42,6 +42,7 @@ pub struct UpdateTable {
     table_class: Option<String>,
     /// StreamSpecification: enable with a view type, or disable (None).
     stream: Option<Option<model::StreamViewType>>,
+    replica_updates: Vec<crate::global::ReplicaUpdate>,
 }
 
 /// Decodes UpdateTable.
@@ -75,11 +76,10 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
             "Meridian does not support secondary indexes yet",
         ));
     }
-    if wire.replica_updates.as_ref().is_some_and(|x| !x.is_null()) {
-        return Err(ApiError::validation(
-            "Meridian does not support ReplicaUpdates yet",
-        ));
-    }
+    let replica_updates = match wire.replica_updates.as_ref().filter(|x| !x.is_null()) {
+        Some(value) => crate::global::decode_replica_updates(value)?,
+        None => Vec::new(),
+    };
     let stream = crate::streams::stream_spec(wire.stream_specification.as_ref())?;
     let provisioned = match throughput {
         None => None,
@@ -100,7 +100,8 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         && wire.deletion_protection_enabled.is_none()
         && table_class.is_none()
         && wire.stream_specification.is_none()
-        && wire.sse_specification.is_none();
+        && wire.sse_specification.is_none()
+        && replica_updates.is_empty();
     if nothing {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
@@ -113,6 +114,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         deletion_protection: wire.deletion_protection_enabled,
         table_class: table_class.map(str::to_owned),
         stream,
+        replica_updates,
     })
 }
 
@@ -120,6 +122,28 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
 /// against the local replica first.
 pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<u8>, ApiError> {
     let current = load(region, &req.name)?;
+    if !req.replica_updates.is_empty() {
+        let others = req.billing_mode.is_some()
+            || req.provisioned.is_some()
+            || req.deletion_protection.is_some()
+            || req.table_class.is_some();
+        if others {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: ReplicaUpdates cannot be combined with other table updates in one UpdateTable call",
+            ));
+        }
+        let meta = crate::global::apply_replica_updates(
+            region,
+            &current.name,
+            &req.replica_updates,
+            replication::GLOBAL_TABLE_VERSION,
+        )
+        .await?;
+        let stats = table::table_stats(region.store(), &meta)?;
+        return json_body(&TableDescriptionOutput {
+            table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes),
+        });
+    }
     let mode_after = req.billing_mode.unwrap_or(current.billing_mode);
     match mode_after {
         BillingMode::PayPerRequest if req.provisioned.is_some() => {

@@ -374,6 +374,7 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
         global_table_version: None,
     };
     let meta = expect_table(propose(region, &Command::CreateTable(meta)).await?)?;
+    let meta = crate::global::auto_global(region, meta).await?;
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, 0, 0),
     })
@@ -444,6 +445,7 @@ pub(crate) fn describe(region: &dyn Region, req: &TableRef) -> Result<Vec<u8>, A
 pub(crate) async fn delete(region: &dyn Region, req: TableRef) -> Result<Vec<u8>, ApiError> {
     let command = Command::DeleteTable { name: req.name };
     let meta = expect_table(propose(region, &command).await?)?;
+    crate::global::announce_deletion(region, &meta);
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, 0, 0).with_status(TableStatus::Deleting),
     })

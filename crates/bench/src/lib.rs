@@ -14,6 +14,7 @@
 
 mod bare;
 mod connection;
+mod replication;
 mod report;
 mod requests;
 mod setup;
@@ -106,6 +107,17 @@ pub struct BenchArgs {
     /// (0 picks a free one) until interrupted.
     #[arg(long, value_name = "PORT")]
     pub bare_server_port: Option<u16>,
+
+    /// Instead of the operation cells, measure replication latency: PutItem at a steady rate
+    /// on `--endpoint` and time each item until it is readable at each of these endpoints
+    /// (other regions of a global table; `meridian dev` makes every table global).
+    #[arg(long, value_delimiter = ',')]
+    pub replica_endpoints: Vec<String>,
+
+    /// Write rates (items/s) of the replication runs, comma-separated; 0 writes as fast as
+    /// the writers go. The writers are the largest of `--connections`.
+    #[arg(long, value_delimiter = ',', default_value = "1000,0")]
+    pub replication_rates: Vec<u64>,
 }
 
 /// Longest a run waits for the table to become ACTIVE.
@@ -116,6 +128,23 @@ const TABLE_ACTIVE_TIMEOUT_MS: u64 = 60_000;
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(port) = args.bare_server_port {
         return bare::serve(port).await;
+    }
+    if !args.replica_endpoints.is_empty() {
+        let runs = replication::run(
+            &args.endpoint,
+            &args.replica_endpoints,
+            &args.replication_rates,
+            &args.table,
+            Duration::from_secs(args.duration_secs),
+            args.connections.iter().copied().max().unwrap_or(16),
+        )
+        .await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&runs)?);
+        } else {
+            print!("{}", replication::to_table(&runs));
+        }
+        return Ok(());
     }
     let results = run_cells(&args).await?;
     if args.json {

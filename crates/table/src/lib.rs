@@ -31,6 +31,8 @@ pub use key::{decode_stored, StoredItem};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
 
 #[cfg(test)]
+mod replica_tests;
+#[cfg(test)]
 mod stream_ttl_tests;
 #[cfg(test)]
 mod tests;

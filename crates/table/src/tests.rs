@@ -31,7 +31,7 @@ fn apply(store: &Store, command: Command) -> Outcome {
     outcome
 }
 
-fn meta(name: &str, sort: Option<ScalarType>) -> TableMeta {
+pub(crate) fn meta(name: &str, sort: Option<ScalarType>) -> TableMeta {
     TableMeta {
         name: name.into(),
         id: uuid::Uuid::new_v4(),
