@@ -128,8 +128,10 @@ impl Engine {
                 meta.name
             ))));
         }
-        put_table(view, meta)?;
-        Ok(Outcome::Table(meta.clone()))
+        let mut meta = meta.clone();
+        crate::stream::rebase(view, &mut meta)?;
+        put_table(view, &meta)?;
+        Ok(Outcome::Table(meta))
     }
 
     fn delete_table(&self, view: &mut ApplyView<'_>, name: &str) -> Result<Outcome, TableError> {

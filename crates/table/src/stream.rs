@@ -62,6 +62,19 @@ pub(crate) fn set_stream(
     Ok(Outcome::Table(meta))
 }
 
+/// Fits the stream of a table being created to this replica's change log: a replica created
+/// from another region's description carries that region's sequence numbers, which mean
+/// nothing here. The stream starts at the next local record and has no earlier streams.
+pub(crate) fn rebase(view: &mut ApplyView<'_>, meta: &mut TableMeta) -> Result<(), TableError> {
+    if let Some(stream) = meta.stream.as_mut() {
+        let last = changes::view_last_seq(view, &meta.id)?;
+        stream.start_seq = last + 1;
+        stream.end_seq = (!stream.enabled).then_some(last);
+        stream.previous.clear();
+    }
+    Ok(())
+}
+
 /// The stream of a new table: its change log is empty, so the stream starts at 1.
 pub fn initial_stream(view_type: model::StreamViewType, created_ms: i64) -> StreamSpec {
     StreamSpec::new(view_type, created_ms, 1)

@@ -278,3 +278,21 @@ fn t20_ttl_settings_and_service_deletes() {
     );
     assert_eq!(outcome, Outcome::Expired(0));
 }
+
+#[test]
+fn t10_a_replica_created_from_another_regions_description_starts_its_own_stream() {
+    let store = Store::open(None, 8 << 20).unwrap();
+    let mut m = meta("t");
+    let mut announced = model::StreamSpec::new(StreamViewType::NewImage, NOW_MS, 57);
+    announced
+        .previous
+        .push(model::StreamSpec::new(StreamViewType::KeysOnly, 0, 1));
+    m.stream = Some(announced);
+    apply(&store, Command::CreateTable(m));
+    apply(&store, put(item("a", None)));
+    let m = load(&store);
+    let stream = m.stream.as_ref().unwrap();
+    assert_eq!(stream.start_seq, 1);
+    assert!(stream.previous.is_empty());
+    assert_eq!(stream::stream_bounds(&store, &m, stream).unwrap(), (1, 1));
+}
