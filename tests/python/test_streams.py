@@ -107,3 +107,67 @@ def test_ttl_delete_in_stream_with_service_identity(client, streams, endpoint, t
     assert "userIdentity" not in records[0]
     assert records[1]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
     assert records[1]["dynamodb"]["OldImage"]["pk"] == {"S": "gone"}
+
+
+def test_cli_stream_consumer_and_ttl(endpoint, tmp_path, table_name):
+    """The README's example, with `aws dynamodb` and `aws dynamodbstreams`."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.update(
+        AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
+        AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"],
+        AWS_DEFAULT_REGION=REGION,
+        AWS_PAGER="",
+        AWS_CONFIG_FILE=str(tmp_path / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+
+    def aws(service, *args):
+        proc = subprocess.run(
+            [sys.executable, "-m", "awscli", service, *args, "--endpoint-url", endpoint, "--output", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, f"aws {service} {' '.join(args)}: {proc.stderr}"
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    aws(
+        "dynamodb", "create-table", "--table-name", table_name,
+        "--attribute-definitions", "AttributeName=pk,AttributeType=S",
+        "--key-schema", "AttributeName=pk,KeyType=HASH", "--billing-mode", "PAY_PER_REQUEST",
+        "--stream-specification", "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES",
+    )
+    aws(
+        "dynamodb", "update-time-to-live", "--table-name", table_name,
+        "--time-to-live-specification", "Enabled=true,AttributeName=expires",
+    )
+    expired = str(int(time.time()) - 60)
+    aws("dynamodb", "put-item", "--table-name", table_name,
+        "--item", json.dumps({"pk": {"S": "order-1"}, "status": {"S": "new"}, "expires": {"N": expired}}))
+    aws("dynamodb", "update-item", "--table-name", table_name, "--key", json.dumps({"pk": {"S": "order-1"}}),
+        "--update-expression", "SET #s = :s", "--expression-attribute-names", json.dumps({"#s": "status"}),
+        "--expression-attribute-values", json.dumps({":s": {"S": "paid"}}))
+    request = urllib.request.Request(endpoint + "/_meridian/ttl/sweep", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.loads(response.read())["Expired"] == 1
+
+    stream = aws("dynamodbstreams", "list-streams", "--table-name", table_name)["Streams"][0]["StreamArn"]
+    shard = aws("dynamodbstreams", "describe-stream", "--stream-arn", stream)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = aws(
+        "dynamodbstreams", "get-shard-iterator", "--stream-arn", stream, "--shard-id", shard,
+        "--shard-iterator-type", "TRIM_HORIZON",
+    )["ShardIterator"]
+    records = aws("dynamodbstreams", "get-records", "--shard-iterator", iterator)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+    assert [r["dynamodb"]["SequenceNumber"] for r in records] == [
+        "000000000000000000001", "000000000000000000002", "000000000000000000003"
+    ]
+    assert records[2]["userIdentity"]["PrincipalId"] == "dynamodb.amazonaws.com"
+    assert records[1]["dynamodb"]["OldImage"]["status"] == {"S": "new"}
