@@ -276,3 +276,55 @@ async fn t30_a_delete_of_an_absent_item_is_not_streamed() {
     .unwrap();
     assert_eq!(page["Records"], json!([]));
 }
+
+#[tokio::test]
+async fn t20_get_records_pages_stay_within_one_megabyte() {
+    let (region, _clock) = region();
+    let created = call(
+        &region,
+        "CreateTable",
+        json!({
+            "TableName": "events",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"}
+        }),
+    )
+    .await
+    .unwrap();
+    let arn = created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let big = "x".repeat(350 * 1024);
+    for pk in ["a", "b", "c", "d"] {
+        call(
+            &region,
+            "PutItem",
+            json!({"TableName": "events", "Item": {"pk": {"S": pk}, "v": {"S": big}}}),
+        )
+        .await
+        .unwrap();
+    }
+    let mut it = iterator(&region, &arn, "TRIM_HORIZON").await.unwrap();
+    let mut pages = Vec::new();
+    while pages.iter().sum::<usize>() < 4 {
+        let page = streams(
+            &region,
+            StreamOperation::GetRecords,
+            json!({"ShardIterator": it}),
+        )
+        .await
+        .unwrap();
+        let records = page["Records"].as_array().unwrap();
+        let bytes: u64 = records
+            .iter()
+            .map(|r| r["dynamodb"]["SizeBytes"].as_u64().unwrap())
+            .sum();
+        assert!(bytes <= 1024 * 1024, "{bytes}");
+        pages.push(records.len());
+        it = page["NextShardIterator"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(pages, vec![2, 2]);
+}
