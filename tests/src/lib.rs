@@ -14,7 +14,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TableStatus,
@@ -319,27 +318,7 @@ pub fn binary_path() -> anyhow::Result<PathBuf> {
 /// An SDK client for `url` with static test credentials, region us-east-1, plain HTTP,
 /// no retries and an operation timeout.
 pub fn client_for(url: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            "AKIDMERIDIANTEST",
-            "meridian-test-secret",
-            None,
-            None,
-            "meridian-tests",
-        ))
-        .endpoint_url(url)
-        .http_client(http)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-        .timeout_config(
-            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                .operation_timeout(Duration::from_millis(OPERATION_TIMEOUT_MS))
-                .build(),
-        )
-        .build();
-    Client::from_conf(config)
+    client_in_region(url, REGION)
 }
 
 /// A DynamoDB Streams client for the server at `url`, with retries off.

@@ -633,15 +633,11 @@ impl Replicator {
 
     // ---------------------------------------------------------------- control
 
-    /// Adds replicas of `table` in `regions` (status CREATING until backfilled) and returns
-    /// the table as it now is. The new replicas are created at once when their regions answer,
-    /// and by the backfill otherwise.
-    pub async fn add_replicas(
+    /// The local region and the table a control operation is about.
+    fn control_target(
         &self,
         table_name: &str,
-        regions: &[String],
-        version: &str,
-    ) -> Result<TableMeta, ControlError> {
+    ) -> Result<(Arc<dyn LocalRegion>, TableMeta), ControlError> {
         let region = self
             .local()
             .ok_or_else(|| ControlError::Unavailable("shutting down".into()))?;
@@ -652,6 +648,19 @@ impl Replicator {
                     "Requested resource not found: Table: {table_name} not found"
                 ))
             })?;
+        Ok((region, meta))
+    }
+
+    /// Adds replicas of `table` in `regions` (status CREATING until backfilled) and returns
+    /// the table as it now is. The new replicas are created at once when their regions answer,
+    /// and by the backfill otherwise.
+    pub async fn add_replicas(
+        &self,
+        table_name: &str,
+        regions: &[String],
+        version: &str,
+    ) -> Result<TableMeta, ControlError> {
+        let (region, meta) = self.control_target(table_name)?;
         let mut replicas = if meta.replicas.is_empty() {
             vec![Replica {
                 region: self.me().to_owned(),
@@ -704,16 +713,7 @@ impl Replicator {
         table_name: &str,
         regions: &[String],
     ) -> Result<TableMeta, ControlError> {
-        let region = self
-            .local()
-            .ok_or_else(|| ControlError::Unavailable("shutting down".into()))?;
-        let meta = table::load_table(region.store(), table_name)
-            .map_err(|e| ControlError::Unavailable(e.to_string()))?
-            .ok_or_else(|| {
-                ControlError::NotFound(format!(
-                    "Requested resource not found: Table: {table_name} not found"
-                ))
-            })?;
+        let (region, meta) = self.control_target(table_name)?;
         for gone in regions {
             if gone == self.me() {
                 return Err(ControlError::Validation(format!(
