@@ -24,6 +24,7 @@ mod region;
 mod request;
 mod server;
 mod sigv4;
+mod stream_records;
 mod streams;
 mod table_update;
 mod tables;
