@@ -1,5 +1,5 @@
 //! The cross-region protocol: versioned bincode bodies POSTed to the peer listener of any node
-//! of the destination region, under [`raft::EXTENSION_PATH_PREFIX`]-style paths, with the
+//! of the destination region, at paths under `/ext/replication/`, with the
 //! cluster secret. Every body starts with [`WIRE_VERSION`]; decoding is size-limited.
 
 use bincode::Options as _;
