@@ -162,6 +162,39 @@ async fn a_write_in_each_region_appears_in_all_others() {
         status.contains("replication us-east-1->eu-west-1"),
         "{status}"
     );
+    // Every replica has the same time-to-live setting.
+    c[0].update_time_to_live()
+        .table_name("everywhere")
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for client in &c[1..] {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let d = client
+                .describe_time_to_live()
+                .table_name("everywhere")
+                .send()
+                .await
+                .unwrap();
+            let d = d.time_to_live_description().unwrap();
+            if d.attribute_name() == Some("expires") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "TTL setting did not reach a replica: {d:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     // Deletes replicate too.
     c[2].delete_item()
         .table_name("everywhere")

@@ -91,7 +91,11 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTtl) -> Result<Vec<u8
         attribute: req.attribute.clone(),
         enabled: req.enabled,
     });
-    expect_table(propose(region, &command).await?)?;
+    let meta = expect_table(propose(region, &command).await?)?;
+    // Every replica of a global table has the same setting.
+    if let Some(replicator) = region.replication().filter(|_| meta.is_global()) {
+        replicator.announce(&meta);
+    }
     json_body(&json!({
         "TimeToLiveSpecification": {"Enabled": req.enabled, "AttributeName": req.attribute}
     }))

@@ -773,6 +773,19 @@ impl Replicator {
         Ok(updated)
     }
 
+    /// Tells every other replica of `meta` about settings that all replicas share (time to
+    /// live), in the background, with retries.
+    pub fn announce(&self, meta: &TableMeta) {
+        let announced = meta.clone();
+        let others: Vec<String> = meta.replica_destinations().map(str::to_owned).collect();
+        let this = self.clone();
+        tokio::spawn(async move {
+            for other in others {
+                this.retry(|| this.ensure_remote(&other, &announced)).await;
+            }
+        });
+    }
+
     /// After this region's replica of `meta` was deleted: tells the other replicas to drop
     /// this region from the table's replica set (in the background, with retries).
     pub fn leave(&self, meta: &TableMeta) {
@@ -902,6 +915,17 @@ impl Replicator {
     /// set.
     async fn ensure_local(&self, region: &dyn LocalRegion, announced: TableMeta) -> StepResult<()> {
         let existing = table::load_table(region.store(), &announced.name).map_err(text)?;
+        if let (Some(local), Some(ttl)) = (&existing, &announced.ttl) {
+            // Every replica has the same time-to-live setting.
+            if local.ttl.as_ref() != Some(ttl) {
+                let update = Command::SetTimeToLive(table::TtlUpdate {
+                    table: announced.name.clone(),
+                    attribute: ttl.attribute.clone(),
+                    enabled: ttl.enabled,
+                });
+                propose(region, &update).await?;
+            }
+        }
         if existing.is_none() {
             let mut meta = announced.clone();
             meta.region = self.me().to_owned();
