@@ -14,7 +14,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TableStatus,
@@ -22,9 +21,12 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 pub use aws_sdk_dynamodb;
+pub use aws_sdk_dynamodbstreams;
 
 mod cluster;
 pub use cluster::*;
+mod global;
+pub use global::*;
 
 /// Environment variable naming the binary under test; overrides the look-up next to the tests.
 pub const MERIDIAN_BIN_ENV: &str = "MERIDIAN_BIN";
@@ -198,6 +200,21 @@ impl Server {
         client_for(&self.url)
     }
 
+    /// A DynamoDB Streams client for this server (same endpoint), retries off.
+    pub fn streams_client(&self) -> aws_sdk_dynamodbstreams::Client {
+        streams_client_for(&self.url)
+    }
+
+    /// Runs a TTL sweep now (`POST /_meridian/ttl/sweep`) and returns the response body,
+    /// once the sweep's deletes have committed.
+    pub async fn sweep_ttl(&self) -> String {
+        let port = self.port;
+        tokio::task::spawn_blocking(move || post_raw(port, "/_meridian/ttl/sweep"))
+            .await
+            .expect("sweep task")
+            .expect("POST /_meridian/ttl/sweep")
+    }
+
     /// Kills the process with SIGKILL (no chance to flush anything) and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -301,11 +318,17 @@ pub fn binary_path() -> anyhow::Result<PathBuf> {
 /// An SDK client for `url` with static test credentials, region us-east-1, plain HTTP,
 /// no retries and an operation timeout.
 pub fn client_for(url: &str) -> Client {
+    client_in_region(url, REGION)
+}
+
+/// A DynamoDB Streams client for the server at `url`, with retries off.
+pub fn streams_client_for(url: &str) -> aws_sdk_dynamodbstreams::Client {
+    use aws_sdk_dynamodbstreams::config as sc;
     let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
+    let config = sc::Config::builder()
+        .behavior_version(sc::BehaviorVersion::latest())
+        .region(sc::Region::new(REGION))
+        .credentials_provider(sc::Credentials::new(
             "AKIDMERIDIANTEST",
             "meridian-test-secret",
             None,
@@ -314,14 +337,33 @@ pub fn client_for(url: &str) -> Client {
         ))
         .endpoint_url(url)
         .http_client(http)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .retry_config(sc::retry::RetryConfig::disabled())
         .timeout_config(
-            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            sc::timeout::TimeoutConfig::builder()
                 .operation_timeout(Duration::from_millis(OPERATION_TIMEOUT_MS))
                 .build(),
         )
         .build();
-    Client::from_conf(config)
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
+}
+
+/// POSTs an empty body to `path` on 127.0.0.1:`port` and returns the response body; fails
+/// unless the status is 200.
+fn post_raw(port: u16, path: &str) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_millis(OPERATION_TIMEOUT_MS)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .context("no end of headers")?;
+    anyhow::ensure!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    Ok(body.to_owned())
 }
 
 // ---------------------------------------------------------------------------------------

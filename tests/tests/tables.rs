@@ -550,7 +550,6 @@ async fn t50_tags() {
 }
 
 #[tokio::test]
-#[ignore = "TTL is not supported yet (README: What does not work yet)"]
 async fn t60_time_to_live() {
     let server = Server::start().await;
     let c = server.client();

@@ -24,10 +24,30 @@ pub(crate) struct TableDescription<'a> {
     billing_mode_summary: Option<BillingModeSummary>,
     deletion_protection_enabled: bool,
     table_class_summary: TableClassSummary<'a>,
+    /// Present while the stream is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_specification: Option<StreamSpecification>,
+    /// The current or last stream, kept after it is disabled, as in DynamoDB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latest_stream_label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latest_stream_arn: Option<String>,
+    /// The other regions' replicas of a global table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replicas: Option<Vec<crate::global::ReplicaDescription>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    global_table_version: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     global_secondary_indexes: Vec<crate::index_views::IndexDescription<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     local_secondary_indexes: Vec<crate::index_views::IndexDescription<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamSpecification {
+    stream_enabled: bool,
+    stream_view_type: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,6 +149,19 @@ impl<'a> TableDescription<'a> {
             table_class_summary: TableClassSummary {
                 table_class: &meta.table_class,
             },
+            stream_specification: meta.stream.as_ref().filter(|s| s.enabled).map(|s| {
+                StreamSpecification {
+                    stream_enabled: true,
+                    stream_view_type: s.view_type.as_str(),
+                }
+            }),
+            latest_stream_label: meta.stream.as_ref().map(|s| s.label.as_str()),
+            latest_stream_arn: meta.stream_arn(),
+            replicas: crate::global::replica_descriptions(meta),
+            global_table_version: meta
+                .global_table_version
+                .as_deref()
+                .filter(|_| meta.is_global()),
             global_secondary_indexes,
             local_secondary_indexes,
         }

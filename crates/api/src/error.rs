@@ -86,6 +86,25 @@ pub enum ApiError {
     /// ServiceUnavailable (503, retried by SDKs): no leader, no quorum, shutting down.
     #[error("{0}")]
     Unavailable(String),
+    /// ExpiredIteratorException (DynamoDB Streams): a shard iterator older than 15 minutes.
+    #[error("{0}")]
+    ExpiredIterator(String),
+    /// TrimmedDataAccessException (DynamoDB Streams): the position has been trimmed.
+    #[error("{0}")]
+    TrimmedDataAccess(String),
+    /// The global-tables (2017.11.29) exceptions.
+    #[error("{1}")]
+    GlobalTable(GlobalTableError, String),
+}
+
+/// The exceptions of the 2017.11.29 global-tables operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalTableError {
+    GlobalTableAlreadyExists,
+    GlobalTableNotFound,
+    ReplicaAlreadyExists,
+    ReplicaNotFound,
+    TableNotFound,
 }
 
 /// Where an error sits in the catalog.
@@ -158,6 +177,23 @@ impl ApiError {
                 concat_type!("ServiceUnavailable"),
                 StatusCode::SERVICE_UNAVAILABLE,
             ),
+            // DynamoDB Streams answers in DynamoDB's namespace too; SDKs match the part after
+            // the `#` either way.
+            E::ExpiredIterator(_) => entry(concat_type!("ExpiredIteratorException"), BAD),
+            E::TrimmedDataAccess(_) => entry(concat_type!("TrimmedDataAccessException"), BAD),
+            E::GlobalTable(kind, _) => {
+                use GlobalTableError as G;
+                let type_name = match kind {
+                    G::GlobalTableAlreadyExists => {
+                        concat_type!("GlobalTableAlreadyExistsException")
+                    }
+                    G::GlobalTableNotFound => concat_type!("GlobalTableNotFoundException"),
+                    G::ReplicaAlreadyExists => concat_type!("ReplicaAlreadyExistsException"),
+                    G::ReplicaNotFound => concat_type!("ReplicaNotFoundException"),
+                    G::TableNotFound => concat_type!("TableNotFoundException"),
+                };
+                entry(type_name, BAD)
+            }
         }
     }
 
@@ -306,6 +342,9 @@ mod tests {
                 ApiError::MissingAuthenticationToken(_) => 17,
                 ApiError::Internal(_) => 18,
                 ApiError::Unavailable(_) => 19,
+                ApiError::ExpiredIterator(_) => 20,
+                ApiError::TrimmedDataAccess(_) => 21,
+                ApiError::GlobalTable(..) => 22,
             }
         }
         let m = || "m".to_owned();
@@ -330,6 +369,9 @@ mod tests {
             ApiError::MissingAuthenticationToken(m()),
             ApiError::Internal("secret detail".into()),
             ApiError::Unavailable(m()),
+            ApiError::ExpiredIterator(m()),
+            ApiError::TrimmedDataAccess(m()),
+            ApiError::GlobalTable(GlobalTableError::ReplicaNotFound, m()),
         ];
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();

@@ -15,6 +15,7 @@ mod cors;
 mod describe;
 mod error;
 mod exprs;
+mod global;
 mod index_updates;
 mod index_views;
 mod indexes;
@@ -27,10 +28,13 @@ mod region;
 mod request;
 mod server;
 mod sigv4;
+mod stream_records;
+mod streams;
 mod table_update;
 mod tables;
 mod tags;
 mod transact;
+mod ttl;
 mod validate;
 mod wire;
 
@@ -45,6 +49,8 @@ mod index_api_tests;
 #[cfg(test)]
 mod legacy_tests;
 #[cfg(test)]
+mod streams_tests;
+#[cfg(test)]
 mod table_ops_tests;
 #[cfg(test)]
 mod tests;
@@ -57,6 +63,8 @@ pub use operation::{Operation, TARGET_PREFIX};
 pub use region::{BoxFuture, Region};
 pub use request::{decode, decode_request, execute, Request, RequestContext};
 pub use server::{
-    serve, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT_MS,
+    serve, serve_routed, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT_MS,
 };
 pub use sigv4::credential_region;
+pub use streams::{StreamOperation, STREAMS_TARGET_PREFIX};
+pub use ttl::{sweep as sweep_ttl, SweepReport, TTL_SWEEP_PATH};

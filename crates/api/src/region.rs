@@ -41,4 +41,9 @@ pub trait Region: Send + Sync {
     fn is_leader(&self) -> bool {
         true
     }
+
+    /// The cross-region replicator, when the region belongs to a multi-region deployment.
+    fn replication(&self) -> Option<&replication::Replicator> {
+        None
+    }
 }

@@ -8,7 +8,9 @@ use table::{Command, Outcome};
 use crate::error::ApiError;
 use crate::items::WriteOp;
 use crate::operation::Operation;
-use crate::{account, batch, items, query, table_update, tables, tags, transact, Region};
+use crate::{
+    account, batch, global, items, query, table_update, tables, tags, transact, ttl, Region,
+};
 
 /// What the server knows about a request besides its body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,6 +66,14 @@ pub enum Request {
     TransactWriteItems(transact::TransactWriteRequest),
     /// TransactGetItems.
     TransactGetItems(transact::TransactGetRequest),
+    /// UpdateTimeToLive.
+    UpdateTimeToLive(ttl::UpdateTtl),
+    /// DescribeTimeToLive.
+    DescribeTimeToLive(tables::TableRef),
+    CreateGlobalTable(global::CreateGlobalTable),
+    UpdateGlobalTable(global::UpdateGlobalTable),
+    DescribeGlobalTable(global::GlobalTableRef),
+    ListGlobalTables(global::ListGlobalTables),
 }
 
 /// Decodes the body of operation `op_name` (`GetItem`): JSON shape, validation, expressions.
@@ -103,21 +113,26 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
         O::BatchWriteItem => Request::BatchWriteItem(batch::decode_write(body)?),
         O::TransactWriteItems => Request::TransactWriteItems(transact::decode_write(body)?),
         O::TransactGetItems => Request::TransactGetItems(transact::decode_get(body)?),
+        O::UpdateTimeToLive => Request::UpdateTimeToLive(ttl::decode_update(body)?),
+        O::DescribeTimeToLive => Request::DescribeTimeToLive(tables::decode_table_ref(body)?),
+        O::CreateGlobalTable => Request::CreateGlobalTable(global::decode_create_global(body)?),
+        O::UpdateGlobalTable => Request::UpdateGlobalTable(global::decode_update_global(body)?),
+        O::DescribeGlobalTable => {
+            Request::DescribeGlobalTable(global::decode_describe_global(body)?)
+        }
+        O::ListGlobalTables => Request::ListGlobalTables(global::decode_list_global(body)?),
         O::BatchExecuteStatement
         | O::CreateBackup
-        | O::CreateGlobalTable
         | O::DeleteBackup
         | O::DeleteResourcePolicy
         | O::DescribeBackup
         | O::DescribeContinuousBackups
         | O::DescribeContributorInsights
         | O::DescribeExport
-        | O::DescribeGlobalTable
         | O::DescribeGlobalTableSettings
         | O::DescribeImport
         | O::DescribeKinesisStreamingDestination
         | O::DescribeTableReplicaAutoScaling
-        | O::DescribeTimeToLive
         | O::DisableKinesisStreamingDestination
         | O::EnableKinesisStreamingDestination
         | O::ExecuteStatement
@@ -128,18 +143,15 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
         | O::ListBackups
         | O::ListContributorInsights
         | O::ListExports
-        | O::ListGlobalTables
         | O::ListImports
         | O::PutResourcePolicy
         | O::RestoreTableFromBackup
         | O::RestoreTableToPointInTime
         | O::UpdateContinuousBackups
         | O::UpdateContributorInsights
-        | O::UpdateGlobalTable
         | O::UpdateGlobalTableSettings
         | O::UpdateKinesisStreamingDestination
-        | O::UpdateTableReplicaAutoScaling
-        | O::UpdateTimeToLive => return Err(ApiError::Unsupported(op)),
+        | O::UpdateTableReplicaAutoScaling => return Err(ApiError::Unsupported(op)),
     })
 }
 
@@ -152,6 +164,10 @@ pub async fn execute(
     match request {
         Request::CreateTable(r) => tables::create(region, r).await,
         Request::DescribeTable(r) => tables::describe(region, &r),
+        Request::CreateGlobalTable(r) => global::create_global(region, r).await,
+        Request::UpdateGlobalTable(r) => global::update_global(region, r).await,
+        Request::DescribeGlobalTable(r) => global::describe_global(region, &r),
+        Request::ListGlobalTables(r) => global::list_global(region, &r),
         Request::DeleteTable(r) => tables::delete(region, r).await,
         Request::ListTables(r) => tables::list(region, &r),
         Request::UpdateTable(r) => table_update::update(region, r).await,
@@ -170,6 +186,8 @@ pub async fn execute(
         Request::BatchWriteItem(r) => batch::write(region, r).await,
         Request::TransactWriteItems(r) => transact::write(region, r).await,
         Request::TransactGetItems(r) => transact::get(region, r).await,
+        Request::UpdateTimeToLive(r) => ttl::update(region, r).await,
+        Request::DescribeTimeToLive(r) => ttl::describe(region, r.name()),
     }
 }
 

@@ -28,6 +28,8 @@ use crate::error::ApiError;
 use crate::operation::Operation;
 use crate::request::{decode, execute, RequestContext};
 use crate::sigv4::credential_region;
+use crate::streams::{self, StreamOperation};
+use crate::ttl::{self, TTL_SWEEP_PATH};
 use crate::Region;
 
 /// How long a client may take to send a request's headers.
@@ -53,10 +55,32 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send,
 {
+    serve_routed(listener, vec![region], shutdown).await
+}
+
+/// Like [`serve`], for several regions on one listener (`meridian dev`'s shared port): each
+/// request goes to the region named in its SigV4 credential scope, or to the first region
+/// when it names none of them.
+pub async fn serve_routed<F>(
+    listener: TcpListener,
+    regions: Vec<Arc<dyn Region>>,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
+    let regions: Arc<[Arc<dyn Region>]> = regions.into();
+    let Some(first) = regions.first() else {
+        return Err(std::io::Error::other(
+            "serve_routed needs at least one region",
+        ));
+    };
+    let first = Arc::clone(first);
+    let region_name = first.region_name().to_owned();
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, region = region.region_name(), "api listening");
+        tracing::info!(%addr, region = %region_name, routed = regions.len() > 1, "api listening");
     }
     loop {
         let accepted = tokio::select! {
@@ -73,9 +97,12 @@ where
         };
         // Small request/response exchanges: do not wait for Nagle.
         let _ = stream.set_nodelay(true);
-        let region = Arc::clone(&region);
+        let router = Router {
+            regions: Arc::clone(&regions),
+            default: Arc::clone(&first),
+        };
         let stop = stop_rx.clone();
-        tokio::spawn(serve_connection(stream, region, stop));
+        tokio::spawn(serve_connection(stream, router, stop));
     }
     drop(listener);
     drop(stop_rx);
@@ -93,11 +120,11 @@ where
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
-    region: Arc<dyn Region>,
+    router: Router,
     mut stop: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |request: http::Request<Incoming>| {
-        let region = Arc::clone(&region);
+        let region = router.route(&request);
         async move { Ok::<_, Infallible>(handle(request, &*region).await) }
     });
     let conn = http1::Builder::new()
@@ -122,6 +149,29 @@ async fn serve_connection(
         }
     }
     // `stop` drops here, which is how `serve` counts open connections.
+}
+
+/// The regions a listener serves.
+struct Router {
+    regions: Arc<[Arc<dyn Region>]>,
+    default: Arc<dyn Region>,
+}
+
+impl Router {
+    /// The region a request is for: the one its SigV4 credential scope names, else the
+    /// default.
+    fn route(&self, request: &http::Request<Incoming>) -> Arc<dyn Region> {
+        if self.regions.len() == 1 {
+            return Arc::clone(&self.default);
+        }
+        let signed = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(credential_region);
+        let chosen = signed.and_then(|name| self.regions.iter().find(|r| r.region_name() == name));
+        Arc::clone(chosen.unwrap_or(&self.default))
+    }
 }
 
 /// Answers one HTTP request, with CORS headers when a browser asks.
@@ -156,9 +206,19 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let operation = match header(X_AMZ_TARGET).and_then(Operation::from_target) {
-        Some(op) if parts.method == Method::POST => op,
-        _ => return error_response(&ApiError::UnknownOperation, request_id),
+    let route = if parts.method != Method::POST {
+        None
+    } else if parts.uri.path() == TTL_SWEEP_PATH {
+        Some(Route::SweepTtl)
+    } else {
+        header(X_AMZ_TARGET).and_then(|target| {
+            Operation::from_target(target)
+                .map(Route::DynamoDb)
+                .or_else(|| StreamOperation::from_target(target).map(Route::Streams))
+        })
+    };
+    let Some(route) = route else {
+        return error_response(&ApiError::UnknownOperation, request_id);
     };
     let ctx = RequestContext {
         request_id,
@@ -168,7 +228,7 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
     let span = tracing::info_span!(
         "request",
         request_id,
-        operation = operation.name(),
+        operation = route.name(),
         signed_region = ctx.signed_region,
     );
     async move {
@@ -188,9 +248,13 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
                 return error_response(&error, request_id);
             }
         };
-        let result = match decode(operation, &body) {
-            Ok(request) => execute(region, &ctx, request).await,
-            Err(error) => Err(error),
+        let result = match route {
+            Route::DynamoDb(operation) => match decode(operation, &body) {
+                Ok(request) => execute(region, &ctx, request).await,
+                Err(error) => Err(error),
+            },
+            Route::Streams(operation) => streams::run(region, operation, &body).await,
+            Route::SweepTtl => ttl::sweep_now(region).await,
         };
         match result {
             Ok(body) => respond(StatusCode::OK, body, request_id),
@@ -199,6 +263,27 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
     }
     .instrument(span)
     .await
+}
+
+/// What a POST asks for.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// A `DynamoDB_20120810` operation.
+    DynamoDb(Operation),
+    /// A `DynamoDBStreams_20120810` operation.
+    Streams(StreamOperation),
+    /// The admin call that runs a TTL sweep now.
+    SweepTtl,
+}
+
+impl Route {
+    fn name(self) -> &'static str {
+        match self {
+            Route::DynamoDb(op) => op.name(),
+            Route::Streams(op) => op.name(),
+            Route::SweepTtl => "SweepTtl",
+        }
+    }
 }
 
 fn error_response(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {

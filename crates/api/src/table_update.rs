@@ -42,6 +42,9 @@ pub struct UpdateTable {
     deletion_protection: Option<bool>,
     table_class: Option<String>,
     indexes: crate::index_updates::UpdateIndexes,
+    /// StreamSpecification: enable with a view type, or disable (None).
+    stream: Option<Option<model::StreamViewType>>,
+    replica_updates: Vec<crate::global::ReplicaUpdate>,
 }
 
 /// Decodes UpdateTable.
@@ -70,12 +73,11 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         wire.global_secondary_index_updates.as_ref(),
         wire.attribute_definitions.as_ref(),
     )?;
-    if wire.replica_updates.as_ref().is_some_and(|x| !x.is_null()) {
-        return Err(ApiError::validation(
-            "Meridian does not support ReplicaUpdates yet",
-        ));
-    }
-    crate::tables::refuse_streams(wire.stream_specification.as_ref())?;
+    let replica_updates = match wire.replica_updates.as_ref().filter(|x| !x.is_null()) {
+        Some(value) => crate::global::decode_replica_updates(value)?,
+        None => Vec::new(),
+    };
+    let stream = crate::streams::stream_spec(wire.stream_specification.as_ref())?;
     let provisioned = match throughput {
         None => None,
         Some((Some(r), Some(w))) => Some((r, w)),
@@ -96,6 +98,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         && table_class.is_none()
         && wire.stream_specification.is_none()
         && wire.sse_specification.is_none()
+        && replica_updates.is_empty()
         && indexes.is_empty();
     if nothing {
         return Err(ApiError::validation(
@@ -109,6 +112,8 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         deletion_protection: wire.deletion_protection_enabled,
         table_class: table_class.map(str::to_owned),
         indexes,
+        stream,
+        replica_updates,
     })
 }
 
@@ -116,6 +121,29 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
 /// against the local replica first.
 pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<u8>, ApiError> {
     let current = load(region, &req.name)?;
+    if !req.replica_updates.is_empty() {
+        let others = req.billing_mode.is_some()
+            || req.provisioned.is_some()
+            || req.deletion_protection.is_some()
+            || req.table_class.is_some()
+            || !req.indexes.is_empty();
+        if others {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: ReplicaUpdates cannot be combined with other table updates in one UpdateTable call",
+            ));
+        }
+        let meta = crate::global::apply_replica_updates(
+            region,
+            &current.name,
+            &req.replica_updates,
+            replication::GLOBAL_TABLE_VERSION,
+        )
+        .await?;
+        let stats = table::table_stats(region.store(), &meta)?;
+        return json_body(&TableDescriptionOutput {
+            table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes),
+        });
+    }
     let mode_after = req.billing_mode.unwrap_or(current.billing_mode);
     match mode_after {
         BillingMode::PayPerRequest if req.provisioned.is_some() => {
@@ -132,31 +160,36 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
         }
         _ => {}
     }
-    let index_meta = if req.indexes.is_empty() {
-        None
-    } else {
-        Some(crate::index_updates::run_updates(region, &current, &req.indexes).await?)
-    };
-    let only_indexes = req.billing_mode.is_none()
-        && req.provisioned.is_none()
-        && req.deletion_protection.is_none()
-        && req.table_class.is_none();
-    if let (Some(meta), true) = (&index_meta, only_indexes) {
-        let stats = table::table_stats(region.store(), meta)?;
-        return json_body(&TableDescriptionOutput {
-            table_description: TableDescription::new(meta, stats.item_count, stats.size_bytes)
-                .with_indexes(meta, &crate::index_views::stats_of(region.store())),
-        });
+    let stream = req.stream;
+    if let Some(enable) = stream {
+        // Checked again in apply; checked here first so that a refused stream change does
+        // not leave the other changes of the same request applied.
+        crate::streams::check_stream_change(&current, enable.is_some())?;
     }
-    let command = Command::UpdateTable(TableUpdate {
-        name: req.name,
-        billing_mode: req.billing_mode,
-        provisioned: req.provisioned,
-        deletion_protection: req.deletion_protection,
-        table_class: req.table_class,
-        now_ms: region.clock().now_ms(),
-    });
-    let meta = expect_table(propose(region, &command).await?)?;
+    let table_settings = req.billing_mode.is_some()
+        || req.provisioned.is_some()
+        || req.deletion_protection.is_some()
+        || req.table_class.is_some();
+    let name = req.name.clone();
+    let mut meta = current.clone();
+    if !req.indexes.is_empty() {
+        meta = crate::index_updates::run_updates(region, &current, &req.indexes).await?;
+    }
+    // A request of only stream or index changes proposes no TableUpdate.
+    if table_settings || (stream.is_none() && req.indexes.is_empty()) {
+        let command = Command::UpdateTable(TableUpdate {
+            name: req.name,
+            billing_mode: req.billing_mode,
+            provisioned: req.provisioned,
+            deletion_protection: req.deletion_protection,
+            table_class: req.table_class,
+            now_ms: region.clock().now_ms(),
+        });
+        meta = expect_table(propose(region, &command).await?)?;
+    }
+    if let Some(enable) = stream {
+        meta = crate::streams::set_stream(region, name, enable).await?;
+    }
     let stats = table::table_stats(region.store(), &meta)?;
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes)

@@ -73,16 +73,7 @@ pub(crate) struct ThroughputWire {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct StreamSpecificationWire {
     pub(crate) stream_enabled: Option<bool>,
-}
-
-/// Streams are not built yet: enabling them is refused rather than silently ignored.
-pub(crate) fn refuse_streams(spec: Option<&StreamSpecificationWire>) -> Result<(), ApiError> {
-    if spec.and_then(|s| s.stream_enabled) == Some(true) {
-        return Err(ApiError::validation(
-            "Meridian does not support DynamoDB Streams yet",
-        ));
-    }
-    Ok(())
+    pub(crate) stream_view_type: Option<String>,
 }
 
 /// A validated CreateTable; ids and timestamps are chosen when it runs.
@@ -98,6 +89,8 @@ pub struct CreateTable {
     table_class: String,
     global_indexes: Vec<model::IndexMeta>,
     local_indexes: Vec<model::IndexMeta>,
+    /// The view type of the stream to create with the table.
+    stream: Option<model::StreamViewType>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -200,7 +193,7 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
     )?;
     v.finish()?;
 
-    refuse_streams(wire.stream_specification.as_ref())?;
+    let stream = crate::streams::stream_spec(wire.stream_specification.as_ref())?.flatten();
     let key_schema = key_schema(&keys, &definitions, indexes.any())?;
     let billing_mode = billing_mode.unwrap_or(BillingMode::Provisioned);
     let provisioned = billing_throughput(billing_mode, throughput)?;
@@ -217,6 +210,7 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
         table_class: table_class.to_owned(),
         global_indexes,
         local_indexes,
+        stream,
     })
 }
 
@@ -372,12 +366,15 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
         status: TableStatus::Active,
         global_indexes: fresh_ids(req.global_indexes),
         local_indexes: fresh_ids(req.local_indexes),
-        stream: None,
+        stream: req
+            .stream
+            .map(|view_type| table::stream::initial_stream(view_type, now_ms)),
         ttl: None,
         replicas: Vec::new(),
         global_table_version: None,
     };
     let meta = expect_table(propose(region, &Command::CreateTable(meta)).await?)?;
+    let meta = crate::global::auto_global(region, meta).await?;
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, 0, 0),
     })
@@ -409,6 +406,13 @@ pub struct TableRef {
 #[serde(rename_all = "PascalCase")]
 struct TableRefWire {
     table_name: Option<String>,
+}
+
+impl TableRef {
+    /// The table's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// Decodes DescribeTable or DeleteTable.
@@ -449,6 +453,7 @@ pub(crate) fn describe(region: &dyn Region, req: &TableRef) -> Result<Vec<u8>, A
 pub(crate) async fn delete(region: &dyn Region, req: TableRef) -> Result<Vec<u8>, ApiError> {
     let command = Command::DeleteTable { name: req.name };
     let meta = expect_table(propose(region, &command).await?)?;
+    crate::global::announce_deletion(region, &meta);
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, 0, 0).with_status(TableStatus::Deleting),
     })

@@ -72,11 +72,17 @@ impl Connection {
 
     /// Sends `DynamoDB_20120810.<operation>` with `body` and reads the whole reply.
     pub(crate) async fn call(&mut self, operation: &str, body: Bytes) -> anyhow::Result<Reply> {
+        self.call_target(&format!("DynamoDB_20120810.{operation}"), body)
+            .await
+    }
+
+    /// Sends a request with `X-Amz-Target: <target>` (e.g. `DynamoDBStreams_20120810.GetRecords`).
+    pub(crate) async fn call_target(&mut self, target: &str, body: Bytes) -> anyhow::Result<Reply> {
         self.sender.ready().await?;
         let request = http::Request::post("/")
             .header(http::header::HOST, &self.authority)
             .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+            .header("x-amz-target", target)
             .header("x-amz-date", "20240101T000000Z")
             .header(http::header::AUTHORIZATION, AUTHORIZATION)
             .body(Full::new(body))?;

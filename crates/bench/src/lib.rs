@@ -1,8 +1,9 @@
 //! Meridian's load generator for DynamoDB-compatible endpoints.
 //!
 //! It owns the `meridian bench` command: N concurrent workers, each on its own keep-alive
-//! HTTP/1.1 connection, send hand-built DynamoDB JSON requests (PutItem, GetItem, Query) for a
-//! fixed duration, and the run is reported as requests/s and latency percentiles per
+//! HTTP/1.1 connection, send hand-built DynamoDB JSON requests (PutItem, GetItem, Query; or
+//! PutItems with a DynamoDB Streams consumer tailing the table, for `stream`) for a fixed
+//! duration, and the run is reported as requests/s and latency percentiles per
 //! operation and concurrency. It talks raw hyper rather than an AWS SDK so that the figures
 //! measure the server, not client-side signing and serialisation.
 //!
@@ -13,9 +14,11 @@
 
 mod bare;
 mod connection;
+mod replication;
 mod report;
 mod requests;
 mod setup;
+mod stream;
 mod worker;
 
 use std::time::Duration;
@@ -40,6 +43,9 @@ pub enum Op {
     /// The same items as `put-indexed` (index key attributes included) on the main table,
     /// which has no index: the baseline `put-indexed` is compared with.
     PutUnindexed,
+    /// PutItem writers (one per connection) while one consumer tails the table's stream with
+    /// GetRecords; latency is from sending the PutItem to GetRecords returning its record.
+    Stream,
 }
 
 impl Op {
@@ -51,6 +57,7 @@ impl Op {
             Op::Query => "query",
             Op::PutIndexed => "put-indexed",
             Op::PutUnindexed => "put-unindexed",
+            Op::Stream => "stream",
         }
     }
 }
@@ -108,6 +115,17 @@ pub struct BenchArgs {
     /// (0 picks a free one) until interrupted.
     #[arg(long, value_name = "PORT")]
     pub bare_server_port: Option<u16>,
+
+    /// Instead of the operation cells, measure replication latency: PutItem at a steady rate
+    /// on `--endpoint` and time each item until it is readable at each of these endpoints
+    /// (other regions of a global table; `meridian dev` makes every table global).
+    #[arg(long, value_delimiter = ',')]
+    pub replica_endpoints: Vec<String>,
+
+    /// Write rates (items/s) of the replication runs, comma-separated; 0 writes as fast as
+    /// the writers go. The writers are the largest of `--connections`.
+    #[arg(long, value_delimiter = ',', default_value = "1000,0")]
+    pub replication_rates: Vec<u64>,
 }
 
 /// Longest a run waits for the table to become ACTIVE.
@@ -118,6 +136,23 @@ const TABLE_ACTIVE_TIMEOUT_MS: u64 = 60_000;
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(port) = args.bare_server_port {
         return bare::serve(port).await;
+    }
+    if !args.replica_endpoints.is_empty() {
+        let runs = replication::run(
+            &args.endpoint,
+            &args.replica_endpoints,
+            &args.replication_rates,
+            &args.table,
+            Duration::from_secs(args.duration_secs),
+            args.connections.iter().copied().max().unwrap_or(16),
+        )
+        .await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&runs)?);
+        } else {
+            print!("{}", replication::to_table(&runs));
+        }
+        return Ok(());
     }
     let results = run_cells(&args).await?;
     if args.json {
@@ -167,6 +202,22 @@ pub async fn run_cells(args: &BenchArgs) -> anyhow::Result<Vec<RunResult>> {
     let mut results = Vec::new();
     for &op in &args.ops {
         for &connections in &args.connections {
+            if op == Op::Stream {
+                let cell = stream::run_cell(
+                    &target,
+                    &plan,
+                    connections,
+                    Duration::from_secs(args.duration_secs),
+                )
+                .await?;
+                results.push(RunResult::from_cell(
+                    args.label.clone(),
+                    op,
+                    connections,
+                    cell,
+                ));
+                continue;
+            }
             let cell = worker::run_cell(
                 &target,
                 &plan,

@@ -79,6 +79,14 @@ impl Plan {
                     "g2pk": {"S": format!("w{worker}")},
                 },
             }),
+            Op::Stream => json!({
+                "TableName": format!("{}-stream", self.table),
+                "Item": {
+                    "pk": {"S": format!("s{worker}-{n}")},
+                    "sk": {"S": "0"},
+                    "v": {"S": self.value},
+                },
+            }),
             Op::Query => json!({
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :p",
@@ -89,7 +97,7 @@ impl Plan {
             }),
         };
         let operation = match op {
-            Op::Put | Op::PutIndexed | Op::PutUnindexed => "PutItem",
+            Op::Put | Op::Stream | Op::PutIndexed | Op::PutUnindexed => "PutItem",
             Op::Get => "GetItem",
             Op::Query => "Query",
         };

@@ -72,6 +72,23 @@ pub const STREAM_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 pub const REPLICATION_BATCH_CHANGES_MAX: usize = 256;
 /// Most bytes of items in one cross-region replication batch.
 pub const REPLICATION_BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// How long a shard iterator stays usable (DynamoDB Streams: 15 minutes).
+pub const SHARD_ITERATOR_TTL_MS: i64 = 15 * 60 * 1000;
+/// Most records one GetRecords returns (DynamoDB Streams' Limit maximum).
+pub const GET_RECORDS_LIMIT_MAX: usize = 1000;
+/// Most bytes of records one GetRecords returns (DynamoDB Streams: 1 MB).
+pub const GET_RECORDS_BYTES_MAX: usize = 1024 * 1024;
+/// Most streams one ListStreams returns (its Limit maximum).
+pub const LIST_STREAMS_LIMIT_MAX: usize = 100;
+/// Longest TimeToLive AttributeName.
+pub const TTL_ATTRIBUTE_NAME_BYTES_MAX: usize = 255;
+/// Default interval between two TTL sweeps on a region leader.
+pub const TTL_SWEEP_INTERVAL_MS_DEFAULT: u64 = 5_000;
+/// Most expired items one TTL delete command carries: bounded work per log entry.
+pub const TTL_DELETES_PER_COMMAND_MAX: usize = 256;
+/// Most items a TTL sweep examines in one synchronous chunk of its scan (it yields to the
+/// runtime between chunks).
+pub const TTL_SCAN_ITEMS_PER_CHUNK_MAX: usize = 10_000;
 /// Global secondary indexes per table.
 pub const GLOBAL_INDEXES_MAX: usize = 20;
 /// Local secondary indexes per table.

@@ -207,6 +207,65 @@ pub struct StreamSpec {
     pub label: String,
     /// Unix ms when the stream was enabled.
     pub created_ms: i64,
+    /// The first change-log sequence number of this stream: a re-enabled stream (a new label)
+    /// starts after the records of the one before.
+    pub start_seq: u64,
+    /// The last sequence number of this stream once it is disabled (its shard is closed).
+    pub end_seq: Option<u64>,
+    /// Unix ms when it was disabled.
+    pub disabled_ms: Option<i64>,
+    /// Earlier streams of the table, disabled less than the retention period ago: still
+    /// readable by their ARNs, as in DynamoDB (each has an empty `previous`).
+    pub previous: Vec<StreamSpec>,
+}
+
+impl StreamSpec {
+    /// A stream enabled at `created_ms` whose first record will be `start_seq`.
+    pub fn new(view_type: StreamViewType, created_ms: i64, start_seq: u64) -> StreamSpec {
+        StreamSpec {
+            enabled: true,
+            view_type,
+            label: stream_label(created_ms),
+            created_ms,
+            start_seq,
+            end_seq: None,
+            disabled_ms: None,
+            previous: Vec::new(),
+        }
+    }
+
+    /// This stream and the earlier ones still kept, newest first.
+    pub fn all(&self) -> impl Iterator<Item = &StreamSpec> {
+        std::iter::once(self).chain(self.previous.iter().rev())
+    }
+}
+
+/// A StreamLabel as DynamoDB writes it: the creation time in UTC, `2026-11-21T23:47:50.123`.
+pub fn stream_label(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// A table's time-to-live setting.
@@ -287,13 +346,29 @@ impl TableMeta {
 
     /// The stream's ARN, if the table has (or had) a stream.
     pub fn stream_arn(&self) -> Option<String> {
-        self.stream
-            .as_ref()
-            .map(|s| format!("{}/stream/{}", self.arn(), s.label))
+        self.stream.as_ref().map(|s| self.arn_of_stream(s))
+    }
+
+    /// The ARN of one of the table's streams (the current one or an earlier one).
+    pub fn arn_of_stream(&self, stream: &StreamSpec) -> String {
+        format!("{}/stream/{}", self.arn(), stream.label)
     }
 }
 
 /// The ARN of table `name` in `region`.
 pub fn table_arn(region: &str, name: &str) -> String {
     format!("arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t10_stream_label_is_utc_with_millis() {
+        assert_eq!(stream_label(0), "1970-01-01T00:00:00.000");
+        // 2024-02-29T12:34:56.789Z
+        assert_eq!(stream_label(1_709_210_096_789), "2024-02-29T12:34:56.789");
+        assert_eq!(stream_label(1_700_000_000_000), "2023-11-14T22:13:20.000");
+    }
 }

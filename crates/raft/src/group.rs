@@ -298,7 +298,33 @@ pub struct RegionGroup {
     flusher: Option<Flusher>,
     pub(crate) settings: Arc<RaftSettings>,
     startup: Duration,
+    extension: Arc<std::sync::OnceLock<Arc<dyn PeerExtension>>>,
 }
+
+/// Endpoints served on the peer listener beside the Raft protocol (cross-region replication),
+/// behind the same cluster secret.
+pub trait PeerExtension: Send + Sync + 'static {
+    /// Serves a POST to `path` (which starts with [`EXTENSION_PATH_PREFIX`]) with its body.
+    /// An `Err` is an HTTP status and a plain-text reason.
+    fn handle(&self, path: String, body: bytes::Bytes) -> ExtensionFuture<'_>;
+
+    /// `key=value` lines appended to the status page.
+    fn status(&self) -> String;
+
+    /// Prometheus text appended to `/metrics`.
+    fn metrics(&self) -> String;
+}
+
+/// What [`PeerExtension::handle`] returns: the answer's bytes, or an HTTP status and reason.
+pub type ExtensionFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<u8>, (u16, String)>> + Send + 'a>,
+>;
+
+/// Peer paths that go to the [`PeerExtension`].
+pub const EXTENSION_PATH_PREFIX: &str = "/ext/";
+
+/// The header that carries the cluster secret on every peer request.
+pub const CLUSTER_SECRET_HEADER: &str = crate::wire::SECRET_HEADER;
 
 impl fmt::Debug for RegionGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -361,6 +387,7 @@ impl RegionGroup {
             flusher,
             settings: Arc::new(settings),
             startup: Duration::ZERO,
+            extension: Arc::new(std::sync::OnceLock::new()),
         };
         let lowest = group
             .settings
@@ -413,6 +440,33 @@ impl RegionGroup {
         F: std::future::Future<Output = ()> + Send,
     {
         crate::peer_server::serve(self.clone(), listener, shutdown).await;
+    }
+
+    /// Installs the extension the peer listener serves (once; later calls are ignored).
+    pub fn set_peer_extension(&self, extension: Arc<dyn PeerExtension>) {
+        let _ = self.extension.set(extension);
+    }
+
+    pub(crate) fn peer_extension(&self) -> Option<&Arc<dyn PeerExtension>> {
+        self.extension.get()
+    }
+
+    /// The status page: the group's figures, then the extension's.
+    pub(crate) fn status_text(&self) -> String {
+        let mut text = self.metrics().to_string();
+        if let Some(ext) = self.peer_extension() {
+            text.push_str(&ext.status());
+        }
+        text
+    }
+
+    /// Prometheus text: the group's, then the extension's.
+    pub(crate) fn prometheus_text(&self) -> String {
+        let mut text = self.metrics().prometheus();
+        if let Some(ext) = self.peer_extension() {
+            text.push_str(&ext.metrics());
+        }
+        text
     }
 
     pub(crate) fn raft(&self) -> &Raft<TypeConfig> {

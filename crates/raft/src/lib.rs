@@ -26,6 +26,9 @@ mod suite_tests;
 
 pub use admin::{fetch_status, request_membership_change, MembershipChange, MEMBERSHIP_TIMEOUT_MS};
 pub use error::RaftError;
-pub use group::{GroupMetrics, RaftSettings, RegionGroup, Role, SharedClock, LEADER_WAIT_MS};
+pub use group::{
+    ExtensionFuture, GroupMetrics, PeerExtension, RaftSettings, RegionGroup, Role, SharedClock,
+    CLUSTER_SECRET_HEADER, EXTENSION_PATH_PREFIX, LEADER_WAIT_MS,
+};
 pub use state_machine::StateMachineLogic;
 pub use types::PeerNode;

@@ -114,8 +114,8 @@ async fn handle(
     }
     if parts.method == http::Method::GET {
         return match parts.uri.path() {
-            paths::STATUS => plain(http::StatusCode::OK, group.metrics().to_string()),
-            paths::METRICS => plain(http::StatusCode::OK, group.metrics().prometheus()),
+            paths::STATUS => plain(http::StatusCode::OK, group.status_text()),
+            paths::METRICS => plain(http::StatusCode::OK, group.prometheus_text()),
             _ => plain(http::StatusCode::NOT_FOUND, "no such peer endpoint"),
         };
     }
@@ -126,6 +126,20 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(e) => return plain(http::StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
     };
+    let path = parts.uri.path();
+    if path.starts_with(crate::group::EXTENSION_PATH_PREFIX) {
+        let Some(ext) = group.peer_extension() else {
+            return plain(http::StatusCode::NOT_FOUND, "no such peer endpoint");
+        };
+        return match ext.handle(path.to_owned(), body).await {
+            Ok(bytes) => http::Response::new(Full::new(Bytes::from(bytes))),
+            Err((status, reason)) => plain(
+                http::StatusCode::from_u16(status)
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+                reason,
+            ),
+        };
+    }
     let raft = group.raft();
     match parts.uri.path() {
         paths::APPEND => match decode_body::<AppendEntriesRequest<TypeConfig>>(&body) {
@@ -149,7 +163,7 @@ async fn handle(
             Err(response) => response,
         },
         paths::STATUS => match decode_body::<()>(&body) {
-            Ok(()) => binary(&group.metrics().to_string()),
+            Ok(()) => binary(&group.status_text()),
             Err(response) => response,
         },
         paths::MEMBERSHIP => match decode_body::<MembershipChange>(&body) {

@@ -19,14 +19,51 @@ pub struct Cli {
 pub enum Command {
     /// Serve the DynamoDB API (the default).
     Serve(ServeArgs),
-    /// Drive a DynamoDB endpoint with PutItem, GetItem and Query and report throughput and
-    /// latency.
+    /// Drive a DynamoDB endpoint with PutItem, GetItem and Query (and a stream consumer) and
+    /// report throughput and latency.
     Bench(bench::BenchArgs),
     /// Show every member of a region: role, term, last log index, applied index, lag.
     Status(StatusArgs),
     /// Add or remove a member of a region's Raft group.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// A multi-region lab in one process: one API port per region, global tables by default.
+    Dev(DevArgs),
+}
+
+/// `meridian dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// The regions, comma-separated; the first one is also served on the shared port.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "us-east-1,eu-west-1,ap-southeast-1"
+    )]
+    pub regions: Vec<String>,
+    /// The first region's API port, which is also the shared port (routing by the region in
+    /// each request's SigV4 credential scope); region N listens on port + N. 0 picks free
+    /// ports.
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Nodes in each region's Raft group (1, 3 or 5).
+    #[arg(long = "nodes-per-region", default_value_t = 1)]
+    pub nodes_per_region: u64,
+    /// Keep everything in memory.
+    #[arg(long = "in-memory", alias = "inMemory")]
+    pub in_memory: bool,
+    /// Where the data goes (one directory per region and node); default ./meridian-data/dev.
+    #[arg(long = "data-dir")]
+    pub data_dir: Option<PathBuf>,
+    /// Period of anti-entropy rounds, ms (0: off).
+    #[arg(long = "anti-entropy-ms", default_value_t = 10_000)]
+    pub anti_entropy_ms: u64,
+    /// Tables are created in one region only, unless made global with UpdateTable.
+    #[arg(long = "no-auto-global")]
+    pub no_auto_global: bool,
 }
 
 /// `meridian status`.
@@ -97,6 +134,10 @@ pub struct ServeArgs {
     /// A TOML configuration file (see config/).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Milliseconds between two sweeps for expired (TTL) items on the region leader; 0 turns
+    /// the periodic sweep off. Default 5000.
+    #[arg(long = "ttl-sweep-interval-ms")]
+    pub ttl_sweep_interval_ms: Option<u64>,
     /// Accepted for DynamoDB Local compatibility: the single region is always shared by every
     /// credential and region name.
     #[arg(long = "shared-db")]

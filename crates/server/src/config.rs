@@ -30,6 +30,50 @@ pub struct FileConfig {
     /// Raft tuning; every field is optional.
     #[serde(default)]
     pub raft: RaftSection,
+    /// Time to live.
+    #[serde(default)]
+    pub ttl: TtlSection,
+    /// The other regions, for global tables. Requires `[cluster]` (its secret and this node's
+    /// peer listener carry cross-region traffic too).
+    pub replication: Option<ReplicationSection>,
+}
+
+/// `[ttl]`: the region leader's sweeper of expired items.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TtlSection {
+    /// Milliseconds between two sweeps; 0 turns the periodic sweep off (the admin call
+    /// `POST /_meridian/ttl/sweep` still runs one). Default 5000.
+    pub sweep_interval_ms: Option<u64>,
+}
+
+/// `[replication]`: the other regions of the deployment.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationSection {
+    /// Period of anti-entropy rounds in ms (0: off). Default 30000.
+    pub anti_entropy_interval_ms: Option<u64>,
+    /// Every table created becomes global across all regions (what `meridian dev` does).
+    pub auto_global: Option<bool>,
+    /// Every other region, with the peer addresses (`host:port`) of its nodes.
+    pub regions: Vec<RemoteRegionSection>,
+}
+
+/// One `[[replication.regions]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteRegionSection {
+    pub name: String,
+    pub peers: Vec<String>,
+}
+
+/// The other regions, resolved and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationConfig {
+    /// Region → peer addresses of its nodes.
+    pub remotes: BTreeMap<String, Vec<String>>,
+    pub anti_entropy_interval_ms: u64,
+    pub auto_global: bool,
 }
 
 /// `[raft]`: tuning of the region's Raft group.
@@ -119,6 +163,8 @@ pub enum ConfigError {
     Cluster(String),
     #[error("invalid [raft]: {0}")]
     Raft(String),
+    #[error("invalid [replication]: {0}")]
+    Replication(String),
 }
 
 /// A multi-node region's group, resolved and validated.
@@ -151,6 +197,10 @@ pub struct NodeConfig {
     pub cluster: Option<ClusterConfig>,
     /// Raft tuning from `[raft]`.
     pub raft: RaftSection,
+    /// Milliseconds between two TTL sweeps on the region leader (0: none).
+    pub ttl_sweep_interval_ms: u64,
+    /// The other regions (global tables); `None`: this region stands alone.
+    pub replication: Option<ReplicationConfig>,
 }
 
 impl FileConfig {
@@ -219,6 +269,15 @@ impl NodeConfig {
                 None => None,
             },
             raft: file.raft,
+            ttl_sweep_interval_ms: args
+                .ttl_sweep_interval_ms
+                .or(file.ttl.sweep_interval_ms)
+                .unwrap_or(model::limits::TTL_SWEEP_INTERVAL_MS_DEFAULT),
+            replication: file.replication.map(|r| ReplicationConfig {
+                remotes: r.regions.into_iter().map(|x| (x.name, x.peers)).collect(),
+                anti_entropy_interval_ms: r.anti_entropy_interval_ms.unwrap_or(30_000),
+                auto_global: r.auto_global.unwrap_or(false),
+            }),
         };
         config.validate()?;
         Ok(config)
@@ -226,13 +285,7 @@ impl NodeConfig {
 
     /// Checks the values a file or flag could get wrong.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let region_ok = !self.region.is_empty()
-            && self.region.len() <= 64
-            && self
-                .region
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !region_ok {
+        if !is_region_name(&self.region) {
             return Err(ConfigError::Region(self.region.clone()));
         }
         if self.node_id == 0 {
@@ -246,6 +299,26 @@ impl NodeConfig {
                 "snapshot_logs_since_last must be at least 1".into(),
             ));
         }
+        if let Some(replication) = &self.replication {
+            let bad = |m: String| Err(ConfigError::Replication(m));
+            if self.cluster.is_none() {
+                return bad(
+                    "needs [cluster]: its secret and peer listener carry cross-region traffic"
+                        .into(),
+                );
+            }
+            for (name, peers) in &replication.remotes {
+                if name == &self.region {
+                    return bad(format!("{name} is this node's own region"));
+                }
+                if !is_region_name(name) {
+                    return bad(format!("invalid region name {name:?}"));
+                }
+                if peers.is_empty() || peers.iter().any(|p| !p.contains(':')) {
+                    return bad(format!("region {name} needs peer addresses as host:port"));
+                }
+            }
+        }
         if let Some(cluster) = &self.cluster {
             cluster.validate(self.node_id)?;
             if cluster.peer_addr == self.api_addr {
@@ -256,6 +329,13 @@ impl NodeConfig {
         }
         Ok(())
     }
+}
+
+/// Letters, digits and dashes, 1 to 64 of them.
+pub fn is_region_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 impl ClusterConfig {
@@ -363,6 +443,84 @@ mod tests {
         assert!(seen > 0, "no config files found in {}", dir.display());
     }
 
+    /// docker-compose.yml runs exactly the layout in config/global (3 regions x 3 nodes): one
+    /// service per node config, at the address the config gives it, and every region lists
+    /// every other region's nodes as its replication peers.
+    #[test]
+    fn t10_docker_compose_runs_the_global_layout() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let compose: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(root.join("docker-compose.yml")).unwrap(),
+        )
+        .unwrap();
+        assert!(root.join("Dockerfile").is_file());
+        let services = compose["services"].as_mapping().unwrap();
+        assert_eq!(services.len(), 9);
+        let mut used = std::collections::BTreeSet::new();
+        let mut regions: BTreeMap<String, Vec<NodeConfig>> = BTreeMap::new();
+        for (name, service) in services {
+            let name = name.as_str().unwrap();
+            assert_eq!(service["build"].as_str(), Some("."), "{name}");
+            let mount = service["volumes"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.as_str())
+                .find(|v| v.ends_with(":/etc/meridian/node.toml:ro"))
+                .unwrap_or_else(|| panic!("{name} mounts no node config"));
+            let file = mount.split(':').next().unwrap().trim_start_matches("./");
+            assert!(used.insert(file.to_owned()), "{file} is used twice");
+            let args = ServeArgs {
+                config: Some(root.join(file)),
+                ..ServeArgs::default()
+            };
+            let config = NodeConfig::resolve(&args).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let ip = service["networks"]["meridian"]["ipv4_address"]
+                .as_str()
+                .unwrap();
+            assert_eq!(config.api_addr.ip().to_string(), ip, "{name}");
+            let cluster = config.cluster.clone().unwrap();
+            assert_eq!(cluster.peer_addr.ip().to_string(), ip, "{name}");
+            let port = service["ports"][0].as_str().unwrap();
+            assert!(
+                port.ends_with(&format!(":{}", config.api_addr.port())),
+                "{name}: {port}"
+            );
+            regions
+                .entry(config.region.clone())
+                .or_default()
+                .push(config);
+        }
+        let mut files = Vec::new();
+        toml_files(&root.join("config/global"), &mut files);
+        assert_eq!(
+            files.len(),
+            used.len(),
+            "every config/global file has a service"
+        );
+        assert_eq!(regions.len(), 3);
+        for (region, nodes) in &regions {
+            assert_eq!(nodes.len(), 3, "{region}");
+            for node in nodes {
+                let replication = node.replication.clone().unwrap();
+                assert_eq!(replication.remotes.len(), 2, "{region}");
+                for (other, peers) in &replication.remotes {
+                    let mut expected: Vec<String> = regions[other]
+                        .iter()
+                        .map(|n| n.cluster.as_ref().unwrap().peer_addr.to_string())
+                        .collect();
+                    expected.sort();
+                    let mut peers = peers.clone();
+                    peers.sort();
+                    assert_eq!(peers, expected, "{region} -> {other}");
+                }
+                let members = &node.cluster.as_ref().unwrap().members;
+                assert_eq!(members.len(), 3);
+                assert_eq!(members, &nodes[0].cluster.as_ref().unwrap().members);
+            }
+        }
+    }
+
     /// The shipped 3-node region: three members that agree on each other.
     #[test]
     fn t10_region_local_is_a_three_node_region() {
@@ -468,5 +626,22 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(NodeConfig::resolve(&bad).is_err());
+    }
+
+    #[test]
+    fn t10_ttl_sweep_interval_from_file_and_flag() {
+        let config = NodeConfig::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(
+            config.ttl_sweep_interval_ms,
+            model::limits::TTL_SWEEP_INTERVAL_MS_DEFAULT
+        );
+        let file: FileConfig = toml::from_str("[ttl]\nsweep_interval_ms = 250").unwrap();
+        assert_eq!(file.ttl.sweep_interval_ms, Some(250));
+        let args = ServeArgs {
+            ttl_sweep_interval_ms: Some(0),
+            ..ServeArgs::default()
+        };
+        assert_eq!(NodeConfig::resolve(&args).unwrap().ttl_sweep_interval_ms, 0);
+        assert!(toml::from_str::<FileConfig>("[ttl]\ninterval = 1").is_err());
     }
 }

@@ -3,8 +3,10 @@
 
 mod cli;
 mod config;
+mod dev;
 mod node;
 mod ops;
+mod sweeper;
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -29,6 +31,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(&args, started),
         Some(Command::Status(args)) => runtime()?.block_on(ops::status(&args)),
         Some(Command::Member(command)) => runtime()?.block_on(ops::member(&command)),
+        Some(Command::Dev(args)) => runtime()?.block_on(dev::run(&args, started)),
         None => serve(&cli.serve, started),
     }
 }

@@ -12,6 +12,8 @@ use crate::config::NodeConfig;
 #[derive(Debug)]
 struct TableLogic {
     engine: table::Engine,
+    /// Woken after every apply, so shipping to other regions starts at once.
+    replicator: Option<replication::Replicator>,
 }
 
 impl raft::StateMachineLogic for TableLogic {
@@ -21,12 +23,17 @@ impl raft::StateMachineLogic for TableLogic {
         payload: &[u8],
         wall_ms: i64,
     ) -> Result<Vec<u8>, storage::StorageError> {
-        self.engine
+        let outcome = self
+            .engine
             .apply_payload(view, payload, wall_ms)
             .map_err(|e| match e {
                 table::TableError::Storage(e) => e,
                 other => storage::StorageError::Encoding(other.to_string()),
-            })
+            })?;
+        if let Some(replicator) = &self.replicator {
+            replicator.notify_applied();
+        }
+        Ok(outcome)
     }
 }
 
@@ -37,6 +44,7 @@ struct RegionHandle {
     store: storage::Store,
     region: String,
     clock: model::SystemClock,
+    replicator: Option<replication::Replicator>,
 }
 
 impl api::Region for RegionHandle {
@@ -63,6 +71,46 @@ impl api::Region for RegionHandle {
     fn is_leader(&self) -> bool {
         self.group.is_leader()
     }
+
+    fn replication(&self) -> Option<&replication::Replicator> {
+        self.replicator.as_ref()
+    }
+}
+
+impl replication::LocalRegion for RegionHandle {
+    fn propose(&self, payload: Vec<u8>) -> replication::BoxFuture<'_, Result<Vec<u8>, String>> {
+        Box::pin(async move { self.group.write(payload).await.map_err(|e| e.to_string()) })
+    }
+
+    fn store(&self) -> &storage::Store {
+        &self.store
+    }
+
+    fn is_leader(&self) -> bool {
+        self.group.is_leader()
+    }
+
+    fn now_ms(&self) -> i64 {
+        model::Clock::now_ms(&self.clock)
+    }
+}
+
+/// The replicator's endpoints on the peer listener.
+#[derive(Debug)]
+struct ReplicationEndpoints(replication::Replicator);
+
+impl raft::PeerExtension for ReplicationEndpoints {
+    fn handle(&self, path: String, body: bytes::Bytes) -> raft::ExtensionFuture<'_> {
+        Box::pin(async move { self.0.handle(&path, body).await })
+    }
+
+    fn status(&self) -> String {
+        self.0.status()
+    }
+
+    fn metrics(&self) -> String {
+        self.0.prometheus()
+    }
 }
 
 /// Raft failures reach clients as retryable errors; the detail stays in the log.
@@ -78,6 +126,8 @@ pub struct Node {
     /// Stops the peer listener (multi-node regions only).
     peer_stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     peer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The TTL sweeper (None when its interval is 0).
+    sweeper: std::sync::Mutex<Option<crate::sweeper::Sweeper>>,
     /// The leader-only backfill of newly added secondary indexes.
     backfill_task: tokio::task::JoinHandle<()>,
 }
@@ -94,8 +144,22 @@ impl Node {
             None => storage::Store::open(None, config.cache_bytes),
         }
         .context("cannot open storage")?;
+        let replicator = match (&config.replication, &config.cluster) {
+            (Some(replication), Some(cluster)) => Some(replication::Replicator::new(
+                replication::ReplicationSettings {
+                    region: config.region.clone(),
+                    remotes: replication.remotes.clone(),
+                    secret: cluster.secret.clone(),
+                    anti_entropy_interval_ms: replication.anti_entropy_interval_ms,
+                    auto_global: replication.auto_global,
+                    ..replication::ReplicationSettings::default()
+                },
+            )),
+            _ => None,
+        };
         let logic = Arc::new(TableLogic {
             engine: table::Engine::new(config.region.clone()),
+            replicator: replicator.clone(),
         });
         let mut settings = raft::RaftSettings {
             node: raft::PeerNode {
@@ -137,6 +201,9 @@ impl Node {
         let group = raft::RegionGroup::start(config.node_id, store.clone(), logic, settings)
             .await
             .context("cannot start the region's raft group")?;
+        if let Some(replicator) = &replicator {
+            group.set_peer_extension(Arc::new(ReplicationEndpoints(replicator.clone())));
+        }
         let (mut peer_stop, mut peer_task) = (None, None);
         if let Some(listener) = peer_listener {
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -155,14 +222,26 @@ impl Node {
             store,
             region: config.region.clone(),
             clock: model::SystemClock,
+            replicator: replicator.clone(),
         });
+        if let Some(replicator) = &replicator {
+            let local: Arc<dyn replication::LocalRegion> = region.clone();
+            replicator.start(Arc::downgrade(&local));
+        }
+        let sweeper = crate::sweeper::Sweeper::start(region.clone(), config.ttl_sweep_interval_ms);
         let backfill_task = tokio::spawn(api::run_backfill(region.clone()));
         Ok(Node {
             region,
             peer_stop: std::sync::Mutex::new(peer_stop),
             peer_task: std::sync::Mutex::new(peer_task),
+            sweeper: std::sync::Mutex::new(sweeper),
             backfill_task,
         })
+    }
+
+    /// The region as the API serves it.
+    pub fn api_region(&self) -> Arc<dyn api::Region> {
+        self.region.clone()
     }
 
     /// Serves the DynamoDB API on `listener` until `shutdown` completes.
@@ -177,6 +256,13 @@ impl Node {
 
     /// Stops the group and the peer listener, and flushes storage.
     pub async fn shutdown(&self) {
+        let sweeper = self.sweeper.lock().ok().and_then(|mut s| s.take());
+        if let Some(sweeper) = sweeper {
+            sweeper.stop().await;
+        }
+        if let Some(replicator) = &self.region.replicator {
+            replicator.stop();
+        }
         self.backfill_task.abort();
         self.region.group.shutdown().await;
         let stop = self.peer_stop.lock().ok().and_then(|mut s| s.take());

@@ -32,8 +32,19 @@ fn parse_status(text: &str) -> BTreeMap<String, String> {
 pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
     let cluster = cluster_of(&args.config)?;
     let mut rows = Vec::new();
+    let mut replication = Vec::new();
     for (id, (_api, peer)) in &cluster.members {
         let answer = raft::fetch_status(&peer.to_string(), &cluster.secret).await;
+        if let Ok(text) = &answer {
+            // The leader ships: its replication lines are the ones that count.
+            if parse_status(text).get("role").map(String::as_str) == Some("Leader") {
+                replication = text
+                    .lines()
+                    .filter(|l| l.starts_with("replication ") || l.starts_with("anti_entropy "))
+                    .map(str::to_owned)
+                    .collect();
+            }
+        }
         rows.push((*id, *peer, answer.map(|t| parse_status(&t))));
     }
     let leader_last: Option<u64> = rows.iter().find_map(|(_, _, r)| {
@@ -71,6 +82,12 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
                 );
             }
             Err(e) => println!("{id:<4} {:<20} unreachable: {e}", peer.to_string()),
+        }
+    }
+    if !replication.is_empty() {
+        println!("\ncross-region replication (from the leader; latency as measured on arrival):");
+        for line in replication {
+            println!("  {line}");
         }
     }
     Ok(())

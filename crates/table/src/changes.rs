@@ -178,7 +178,8 @@ pub(crate) fn trim(
     for (key, bytes) in records {
         let record: ChangeRecord = decode_versioned(&bytes)?;
         let expired = wall_ms - record.applied_ms >= STREAM_RETENTION_MS;
-        if meta.stream_enabled() && !expired {
+        // A disabled stream stays readable for the retention period too, as in DynamoDB.
+        if meta.stream.is_some() && !expired {
             break;
         }
         if record.new.is_none() {

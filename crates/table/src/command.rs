@@ -50,6 +50,12 @@ pub enum Command {
     TrimChanges {
         table: String,
     },
+    /// Enables (with a view type) or disables a table's stream.
+    SetStream(StreamUpdate),
+    /// UpdateTimeToLive.
+    SetTimeToLive(TtlUpdate),
+    /// Deletes items whose time to live has passed, as the service (the TTL sweeper).
+    ExpireItems(ExpireBatch),
     /// UpdateTable's GlobalSecondaryIndexUpdates Create: adds the index (CREATING,
     /// backfilling) and the attribute definitions its keys need.
     CreateIndex {
@@ -78,6 +84,35 @@ pub enum Command {
         after_key: Option<Vec<u8>>,
         limit: u32,
     },
+}
+
+/// UpdateTable's StreamSpecification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamUpdate {
+    pub table: String,
+    /// The view type of the stream to enable; None disables the current one.
+    pub enable: Option<model::StreamViewType>,
+    /// When it was proposed: the new stream's creation time and label.
+    pub now_ms: i64,
+}
+
+/// UpdateTimeToLive's TimeToLiveSpecification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TtlUpdate {
+    pub table: String,
+    pub attribute: String,
+    pub enabled: bool,
+}
+
+/// Items the sweeper found expired. Each is deleted only if it is still expired at apply time
+/// (by the log entry's clock), so a write that renewed it in between wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpireBatch {
+    pub table: String,
+    /// The table's id when the sweeper read it, so a re-created table is left alone.
+    pub table_id: uuid::Uuid,
+    /// Primary keys of the items.
+    pub keys: Vec<Item>,
 }
 
 /// One item's state in another region, as shipped by its replicator.
@@ -219,6 +254,8 @@ pub enum Outcome {
     Done,
     /// The command was refused; nothing changed.
     Rejected(Rejection),
+    /// How many items an [`Command::ExpireItems`] deleted.
+    Expired(u64),
     /// A backfill page was copied; where the next one starts (None: the index is complete).
     Backfilled { next: Option<Vec<u8>> },
 }

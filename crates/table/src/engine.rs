@@ -110,6 +110,9 @@ impl Engine {
             Command::AckReplication(ack) => self.ack_replication(view, ack, wall_ms)?,
             Command::SetReplicas(set) => self.set_replicas(view, set)?,
             Command::TrimChanges { table } => self.trim_changes(view, table, wall_ms)?,
+            Command::SetStream(update) => crate::stream::set_stream(view, update)?,
+            Command::SetTimeToLive(update) => crate::ttl::set_ttl(view, update)?,
+            Command::ExpireItems(batch) => self.expire_items(view, batch, wall_ms)?,
             Command::CreateIndex {
                 table,
                 index,
@@ -149,8 +152,10 @@ impl Engine {
                 meta.name
             ))));
         }
-        put_table(view, meta)?;
-        Ok(Outcome::Table(meta.clone()))
+        let mut meta = meta.clone();
+        crate::stream::rebase(view, &mut meta)?;
+        put_table(view, &meta)?;
+        Ok(Outcome::Table(meta))
     }
 
     fn delete_table(&self, view: &mut ApplyView<'_>, name: &str) -> Result<Outcome, TableError> {
@@ -343,11 +348,18 @@ impl Engine {
             return Ok(prepared.result);
         }
         let version = Version::new(tick(view, wall_ms)?, self.region.clone());
+        let keys = prepared
+            .new
+            .as_ref()
+            .or(prepared.old.as_ref())
+            .map(|item| key_item(&prepared.meta.key_schema, item))
+            .unwrap_or_default();
         write_state(
             view,
             &StateChange {
                 meta: &prepared.meta,
                 storage_key: &prepared.storage_key,
+                keys: &keys,
                 old: prepared.old.as_ref(),
                 new: prepared.new.as_ref(),
                 version: &version,
@@ -544,6 +556,8 @@ pub(crate) fn observe(view: &mut ApplyView<'_>, remote: Timestamp) -> Result<(),
 pub(crate) struct StateChange<'a> {
     pub(crate) meta: &'a TableMeta,
     pub(crate) storage_key: &'a [u8],
+    /// The item's key attributes.
+    pub(crate) keys: &'a Item,
     pub(crate) old: Option<&'a Item>,
     pub(crate) new: Option<&'a Item>,
     pub(crate) version: &'a Version,
@@ -573,7 +587,7 @@ pub(crate) fn write_state(
         None => {
             view.delete(Space::Items, change.storage_key.to_vec());
             if meta.is_global() {
-                tombstone::put(view, change.storage_key, change.version)?;
+                tombstone::put(view, change.storage_key, change.version, change.keys)?;
             }
         }
     }
@@ -587,14 +601,9 @@ pub(crate) fn write_state(
         new_size - old_size,
     )?;
     if meta.records_changes() {
-        let keys = change
-            .new
-            .or(change.old)
-            .map(|item| key_item(&meta.key_schema, item))
-            .unwrap_or_default();
         let record = ChangeRecord {
             seq: 0,
-            keys,
+            keys: change.keys.clone(),
             old: change.old.cloned(),
             new: change.new.cloned(),
             version: change.version.clone(),

@@ -15,13 +15,16 @@ pub mod key;
 pub mod read;
 mod read_index;
 mod replica;
+pub mod stream;
 pub mod tombstone;
+pub mod ttl;
 
 pub use catalog::{list_tables, load_table, table_stats, TableStats};
 pub use changes::{read_changes, replication_cursor, ChangeRecord};
 pub use command::{
-    Command, ItemGet, ItemWrite, Outcome, RemoteBatch, RemoteChange, ReplicaSet, ReplicateResult,
-    ReplicationAck, ReturnValues, TableUpdate, TransactWrite, WriteKind, WriteResult,
+    Command, ExpireBatch, ItemGet, ItemWrite, Outcome, RemoteBatch, RemoteChange, ReplicaSet,
+    ReplicateResult, ReplicationAck, ReturnValues, StreamUpdate, TableUpdate, TransactWrite,
+    TtlUpdate, WriteKind, WriteResult,
 };
 pub use engine::Engine;
 pub use error::{CancellationReason, Rejection, TableError};
@@ -31,5 +34,9 @@ pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInp
 
 #[cfg(test)]
 mod index_tests;
+#[cfg(test)]
+mod replica_tests;
+#[cfg(test)]
+mod stream_ttl_tests;
 #[cfg(test)]
 mod tests;

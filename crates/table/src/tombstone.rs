@@ -16,15 +16,19 @@ use crate::error::TableError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tombstone {
     pub version: Version,
+    /// The deleted item's key attributes.
+    pub keys: model::Item,
 }
 
 pub(crate) fn put(
     view: &mut ApplyView<'_>,
     storage_key: &[u8],
     version: &Version,
+    keys: &model::Item,
 ) -> Result<(), TableError> {
     let tombstone = Tombstone {
         version: version.clone(),
+        keys: keys.clone(),
     };
     view.put(
         Space::Tombstones,

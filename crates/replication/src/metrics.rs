@@ -1,0 +1,208 @@
+//! Replication figures per region pair, for `/metrics` (Prometheus) and the status page.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// Upper bounds (ms) of the replication latency histogram's buckets.
+const LATENCY_BUCKETS_MS: [u64; 12] = [
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 60_000,
+];
+
+/// Figures for one direction between two regions.
+#[derive(Debug, Clone, Default)]
+pub struct PairFigures {
+    /// Batches sent (sender side).
+    pub batches: u64,
+    /// Item changes sent (sender side).
+    pub changes_sent: u64,
+    /// Failed attempts that will be retried (sender side).
+    pub retries: u64,
+    /// Change-log records not yet acknowledged by the destination (sender side).
+    pub pending: u64,
+    /// Remote changes that lost to a newer local version (receiver side).
+    pub conflicts: u64,
+    /// Remote changes applied (receiver side).
+    pub applied: u64,
+    /// Latency histogram (receiver side): counts per bucket of [`LATENCY_BUCKETS_MS`], plus
+    /// overflow, the sum and the count.
+    latency_counts: [u64; LATENCY_BUCKETS_MS.len() + 1],
+    latency_sum_ms: u64,
+    latency_count: u64,
+    /// The latest observed latency, ms.
+    pub last_latency_ms: u64,
+}
+
+impl PairFigures {
+    fn observe_latency(&mut self, ms: u64) {
+        let index = LATENCY_BUCKETS_MS
+            .iter()
+            .position(|&b| ms <= b)
+            .unwrap_or(LATENCY_BUCKETS_MS.len());
+        self.latency_counts[index] += 1;
+        self.latency_sum_ms += ms;
+        self.latency_count += 1;
+        self.last_latency_ms = ms;
+    }
+}
+
+/// Figures keyed by (source region, destination region).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pairs: Mutex<BTreeMap<(String, String), PairFigures>>,
+    /// Anti-entropy rounds and buckets repaired.
+    anti_entropy: Mutex<(u64, u64)>,
+}
+
+impl Metrics {
+    /// Updates the figures of `source → destination`.
+    pub fn update(&self, source: &str, destination: &str, f: impl FnOnce(&mut PairFigures)) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        f(pairs
+            .entry((source.to_owned(), destination.to_owned()))
+            .or_default());
+    }
+
+    /// Records replication latencies observed on arrival.
+    pub fn observe_latencies(&self, source: &str, destination: &str, latencies_ms: &[u64]) {
+        self.update(source, destination, |p| {
+            for &ms in latencies_ms {
+                p.observe_latency(ms);
+            }
+        });
+    }
+
+    /// Records an anti-entropy round that repaired `buckets` buckets.
+    pub fn anti_entropy_round(&self, buckets: u64) {
+        let mut ae = self.anti_entropy.lock().unwrap_or_else(|p| p.into_inner());
+        ae.0 += 1;
+        ae.1 += buckets;
+    }
+
+    /// A copy of every pair's figures.
+    pub fn snapshot(&self) -> BTreeMap<(String, String), PairFigures> {
+        self.pairs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Prometheus exposition.
+    pub fn prometheus(&self) -> String {
+        let mut out = String::new();
+        let pairs = self.snapshot();
+        let counter = |out: &mut String,
+                       name: &str,
+                       help: &str,
+                       get: &dyn Fn(&PairFigures) -> u64,
+                       kind: &str| {
+            let _ = writeln!(out, "# HELP meridian_replication_{name} {help}");
+            let _ = writeln!(out, "# TYPE meridian_replication_{name} {kind}");
+            for ((src, dst), p) in &pairs {
+                let _ = writeln!(
+                    out,
+                    "meridian_replication_{name}{{source=\"{src}\",destination=\"{dst}\"}} {}",
+                    get(p)
+                );
+            }
+        };
+        counter(
+            &mut out,
+            "batches_total",
+            "Replication batches sent.",
+            &|p| p.batches,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "changes_sent_total",
+            "Item changes sent to other regions.",
+            &|p| p.changes_sent,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "retries_total",
+            "Failed replication attempts, retried with backoff.",
+            &|p| p.retries,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "pending",
+            "Change-log records not yet acknowledged by the destination.",
+            &|p| p.pending,
+            "gauge",
+        );
+        counter(
+            &mut out,
+            "conflicts_total",
+            "Remote writes that lost to a newer local version.",
+            &|p| p.conflicts,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "applied_total",
+            "Remote writes applied.",
+            &|p| p.applied,
+            "counter",
+        );
+        let _ = writeln!(out, "# HELP meridian_replication_latency_ms ReplicationLatency: from a write's timestamp to its apply in the destination.");
+        let _ = writeln!(out, "# TYPE meridian_replication_latency_ms histogram");
+        for ((src, dst), p) in &pairs {
+            if p.latency_count == 0 {
+                continue;
+            }
+            let labels = format!("source=\"{src}\",destination=\"{dst}\"");
+            let mut cumulative = 0;
+            for (i, bound) in LATENCY_BUCKETS_MS.iter().enumerate() {
+                cumulative += p.latency_counts[i];
+                let _ = writeln!(out, "meridian_replication_latency_ms_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+            }
+            let _ = writeln!(
+                out,
+                "meridian_replication_latency_ms_bucket{{{labels},le=\"+Inf\"}} {}",
+                p.latency_count
+            );
+            let _ = writeln!(
+                out,
+                "meridian_replication_latency_ms_sum{{{labels}}} {}",
+                p.latency_sum_ms
+            );
+            let _ = writeln!(
+                out,
+                "meridian_replication_latency_ms_count{{{labels}}} {}",
+                p.latency_count
+            );
+        }
+        let (rounds, repaired) = *self.anti_entropy.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(out, "# TYPE meridian_anti_entropy_rounds_total counter");
+        let _ = writeln!(out, "meridian_anti_entropy_rounds_total {rounds}");
+        let _ = writeln!(
+            out,
+            "# TYPE meridian_anti_entropy_buckets_repaired_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "meridian_anti_entropy_buckets_repaired_total {repaired}"
+        );
+        out
+    }
+
+    /// `key=value` lines for the status page.
+    pub fn status(&self) -> String {
+        let mut out = String::new();
+        for ((src, dst), p) in self.snapshot() {
+            let mean = p.latency_sum_ms.checked_div(p.latency_count).unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "replication {src}->{dst} pending={} batches={} sent={} retries={} applied={} conflicts={} latency_last_ms={} latency_mean_ms={mean}",
+                p.pending, p.batches, p.changes_sent, p.retries, p.applied, p.conflicts, p.last_latency_ms
+            );
+        }
+        let (rounds, repaired) = *self.anti_entropy.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(
+            out,
+            "anti_entropy rounds={rounds} buckets_repaired={repaired}"
+        );
+        out
+    }
+}
