@@ -102,6 +102,9 @@ struct Inner {
     backfills: Mutex<BTreeSet<(String, String)>>,
     /// Records not yet acknowledged, per (destination, table).
     pending: Mutex<BTreeMap<(String, String), u64>>,
+    /// The last change-log record each destination has confirmed, per (destination, table
+    /// id), ahead of the durable cursor while its acknowledgement commits.
+    delivered: Mutex<BTreeMap<(String, uuid::Uuid), u64>>,
 }
 
 impl std::fmt::Debug for Replicator {
@@ -138,6 +141,7 @@ impl Replicator {
                 stopped: watch::channel(false).0,
                 backfills: Mutex::new(BTreeSet::new()),
                 pending: Mutex::new(BTreeMap::new()),
+                delivered: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -297,10 +301,23 @@ impl Replicator {
         destination: &str,
     ) -> StepResult<bool> {
         let store = region.store();
-        let Some(cursor) = table::replication_cursor(store, &meta.id, destination).map_err(text)?
+        let Some(durable) =
+            table::replication_cursor(store, &meta.id, destination).map_err(text)?
         else {
             return Ok(false);
         };
+        // What the destination has committed: the durable cursor, or further if acknowledgements
+        // of batches it confirmed are still being committed here.
+        let delivered_key = (destination.to_owned(), meta.id);
+        let cursor = self
+            .inner
+            .delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&delivered_key)
+            .copied()
+            .unwrap_or(0)
+            .max(durable);
         let last = table::changes::last_seq(store, &meta.id).map_err(text)?;
         self.inner
             .pending
@@ -352,12 +369,26 @@ impl Replicator {
                 p.changes_sent += sent;
             });
         }
+        self.inner
+            .delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(delivered_key, upto);
+        // The cursor's advance is committed in the background, so the next batch need not wait
+        // for it: if it is lost (a leader change), the next leader re-sends from the durable
+        // cursor, and applying is idempotent.
         let ack = Command::AckReplication(table::ReplicationAck {
             table: meta.name.clone(),
             destination: destination.to_owned(),
             seq: upto,
         });
-        propose(region, &ack).await?;
+        if let Some(local) = self.local() {
+            tokio::spawn(async move {
+                if let Err(error) = propose(&*local, &ack).await {
+                    tracing::debug!(%error, "replication cursor not advanced; it will be re-sent");
+                }
+            });
+        }
         Ok(true)
     }
 
