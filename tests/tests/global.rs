@@ -195,6 +195,55 @@ async fn a_write_in_each_region_appears_in_all_others() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // An index added in one region is added (and backfilled) in every replica.
+    c[0].update_table()
+        .table_name("everywhere")
+        .attribute_definitions(attr_def(
+            "v",
+            aws_sdk_dynamodb::types::ScalarAttributeType::S,
+        ))
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by-v")
+                        .key_schema(key_elem("v", aws_sdk_dynamodb::types::KeyType::Hash))
+                        .projection(
+                            aws_sdk_dynamodb::types::Projection::builder()
+                                .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for client in &c {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = client
+                .query()
+                .table_name("everywhere")
+                .index_name("by-v")
+                .key_condition_expression("v = :v")
+                .expression_attribute_values(":v", s("v1"))
+                .send()
+                .await
+                .map(|q| q.count())
+                .unwrap_or(0);
+            if found == 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "index by-v not queryable in a replica"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     // Deletes replicate too.
     c[2].delete_item()
         .table_name("everywhere")

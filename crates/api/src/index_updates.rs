@@ -249,6 +249,17 @@ pub(crate) async fn run_updates(
             }
         };
         meta = crate::tables::expect_table(propose(region, &command).await?)?;
+        // Every replica of a global table has the same indexes.
+        let definition = matches!(
+            command,
+            Command::CreateIndex { .. } | Command::DeleteIndex { .. }
+        );
+        if let Some(replicator) = region
+            .replication()
+            .filter(|_| definition && meta.is_global())
+        {
+            replicator.propagate_definition(&meta, &command);
+        }
     }
     Ok(meta)
 }

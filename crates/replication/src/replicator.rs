@@ -804,6 +804,28 @@ impl Replicator {
         Ok(updated)
     }
 
+    /// Has every other replica of `meta` make the same index change (a global secondary
+    /// index created or deleted through UpdateTable), in the background, with retries.
+    pub fn propagate_definition(&self, meta: &TableMeta, command: &Command) {
+        let Ok(payload) = command.encode() else {
+            return;
+        };
+        let others: Vec<String> = meta.replica_destinations().map(str::to_owned).collect();
+        let this = self.clone();
+        tokio::spawn(async move {
+            for other in others {
+                this.retry(|| async {
+                    this.inner
+                        .client
+                        .call::<_, ()>(&other, paths::DEFINITION, &payload)
+                        .await
+                        .map_err(text)
+                })
+                .await;
+            }
+        });
+    }
+
     /// Tells every other replica of `meta` about settings that all replicas share (time to
     /// live), in the background, with retries.
     pub fn announce(&self, meta: &TableMeta) {
@@ -887,6 +909,14 @@ impl Replicator {
                 }
                 wire::encode(&())
             }
+            paths::DEFINITION => {
+                let payload: Vec<u8> = wire::decode(&body).map_err(bad)?;
+                let command = Command::decode(&payload).map_err(|e| (400, e.to_string()))?;
+                self.apply_definition(&*region, command)
+                    .await
+                    .map_err(failed)?;
+                wire::encode(&())
+            }
             paths::DIGEST => {
                 let name: String = wire::decode(&body).map_err(bad)?;
                 let digest = match table::load_table(region.store(), &name)
@@ -940,6 +970,22 @@ impl Replicator {
                 .observe_latencies(&source, self.me(), &latencies);
         }
         Ok(result)
+    }
+
+    /// Makes an index change another replica made, unless it is already made here.
+    async fn apply_definition(&self, region: &dyn LocalRegion, command: Command) -> StepResult<()> {
+        let (table_name, index_name, creating) = match &command {
+            Command::CreateIndex { table, index, .. } => (table, &index.name, true),
+            Command::DeleteIndex { table, index } => (table, index, false),
+            other => return Err(format!("not a replicated definition change: {other:?}")),
+        };
+        let Some(meta) = table::load_table(region.store(), table_name).map_err(text)? else {
+            return Ok(());
+        };
+        if meta.index(index_name).is_none() == creating {
+            propose(region, &command).await?;
+        }
+        Ok(())
     }
 
     /// Creates the local replica of a table another region announced, or updates its replica

@@ -23,6 +23,9 @@ pub mod paths {
     pub const DROP_TABLE: &str = "/ext/replication/drop-table";
     /// A table name; answers its [`crate::digest::Digest`] (None: no such table).
     pub const DIGEST: &str = "/ext/replication/digest";
+    /// A table-definition change every replica makes ([`table::Command::CreateIndex`] or
+    /// [`table::Command::DeleteIndex`], encoded); answers `()`.
+    pub const DEFINITION: &str = "/ext/replication/definition";
 }
 
 /// The header carrying the cluster secret.
