@@ -6,7 +6,7 @@ use std::ops::Bound;
 use expr::{Condition, KeyOp, KeyPredicate, Path};
 use model::limits::PAGE_SIZE_BYTES_MAX;
 use model::size::item_size;
-use model::{AttributeValue, Item, ScalarType, TableMeta};
+use model::{AttributeValue, Item, KeySchema, ScalarType, TableMeta};
 use storage::{Space, Store};
 
 use crate::catalog::load_table;
@@ -120,6 +120,54 @@ pub(crate) fn type_mismatch() -> Rejection {
     Rejection::validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
 }
 
+/// A Query's key conditions against `schema` (a table's or an index's): the partition key
+/// value and the sort key condition, if any. Also refuses a filter on a key attribute.
+pub(crate) fn key_conditions<'a>(
+    schema: &KeySchema,
+    input: &'a QueryInput,
+) -> Result<(AttributeValue, Option<&'a KeyOp>), Rejection> {
+    let missed = || {
+        Rejection::validation(format!(
+            "Query condition missed key schema element: {}",
+            schema.partition.name
+        ))
+    };
+    let mut partition = None;
+    let mut sort = None;
+    for predicate in &input.key_conditions {
+        if predicate.attribute == schema.partition.name {
+            let KeyOp::Eq(value) = &predicate.op else {
+                return Err(Rejection::validation("Query key condition not supported"));
+            };
+            if !schema.partition.scalar.matches(value) {
+                return Err(type_mismatch());
+            }
+            partition = Some(value.clone());
+        } else if schema
+            .sort
+            .as_ref()
+            .is_some_and(|s| s.name == predicate.attribute)
+        {
+            sort = Some(&predicate.op);
+        } else {
+            return Err(missed());
+        }
+    }
+    let partition = partition.ok_or_else(missed)?;
+    if let Some(filter) = &input.filter {
+        let key_path = filter
+            .paths()
+            .into_iter()
+            .find_map(|p| p.top().filter(|name| schema.is_key_attribute(name)));
+        if let Some(name) = key_path {
+            return Err(Rejection::validation(format!(
+                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}"
+            )));
+        }
+    }
+    Ok((partition, sort))
+}
+
 /// Query.
 pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
     let meta = match table_or_reject(store, &input.table)? {
@@ -130,49 +178,10 @@ pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
         return crate::read_index::query(store, &meta, index, input);
     }
     let schema = &meta.key_schema;
-    let mut partition = None;
-    let mut sort = None;
-    for predicate in &input.key_conditions {
-        if predicate.attribute == schema.partition.name {
-            let KeyOp::Eq(value) = &predicate.op else {
-                return Ok(Err(Rejection::validation(
-                    "Query key condition not supported",
-                )));
-            };
-            if !schema.partition.scalar.matches(value) {
-                return Ok(Err(type_mismatch()));
-            }
-            partition = Some(value.clone());
-        } else if schema
-            .sort
-            .as_ref()
-            .is_some_and(|s| s.name == predicate.attribute)
-        {
-            sort = Some(&predicate.op);
-        } else {
-            return Ok(Err(Rejection::validation(format!(
-                "Query condition missed key schema element: {}",
-                schema.partition.name
-            ))));
-        }
-    }
-    let Some(partition) = partition else {
-        return Ok(Err(Rejection::validation(format!(
-            "Query condition missed key schema element: {}",
-            schema.partition.name
-        ))));
+    let (partition, sort) = match key_conditions(schema, input) {
+        Ok(parts) => parts,
+        Err(r) => return Ok(Err(r)),
     };
-    if let Some(filter) = &input.filter {
-        let key_path = filter
-            .paths()
-            .into_iter()
-            .find_map(|p| p.top().filter(|name| schema.is_key_attribute(name)));
-        if let Some(name) = key_path {
-            return Ok(Err(Rejection::validation(format!(
-                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}"
-            ))));
-        }
-    }
     let prefix = storage::keys::partition_prefix(&meta.id, &partition);
     let key_at = |v: &AttributeValue| storage::keys::encode_item_key(&meta.id, &partition, Some(v));
     let mut lower = Bound::Included(prefix.clone());

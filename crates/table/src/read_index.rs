@@ -185,49 +185,10 @@ pub(crate) fn query(
         Err(r) => return Ok(Err(r)),
     };
     let schema = &index.key_schema;
-    let mut partition = None;
-    let mut sort = None;
-    for predicate in &input.key_conditions {
-        if predicate.attribute == schema.partition.name {
-            let KeyOp::Eq(value) = &predicate.op else {
-                return Ok(Err(Rejection::validation(
-                    "Query key condition not supported",
-                )));
-            };
-            if !schema.partition.scalar.matches(value) {
-                return Ok(Err(type_mismatch()));
-            }
-            partition = Some(value.clone());
-        } else if schema
-            .sort
-            .as_ref()
-            .is_some_and(|s| s.name == predicate.attribute)
-        {
-            sort = Some(&predicate.op);
-        } else {
-            return Ok(Err(Rejection::validation(format!(
-                "Query condition missed key schema element: {}",
-                schema.partition.name
-            ))));
-        }
-    }
-    let Some(partition) = partition else {
-        return Ok(Err(Rejection::validation(format!(
-            "Query condition missed key schema element: {}",
-            schema.partition.name
-        ))));
+    let (partition, sort) = match crate::read::key_conditions(schema, input) {
+        Ok(parts) => parts,
+        Err(r) => return Ok(Err(r)),
     };
-    if let Some(filter) = &input.filter {
-        let key_path = filter
-            .paths()
-            .into_iter()
-            .find_map(|p| p.top().filter(|name| schema.is_key_attribute(name)));
-        if let Some(name) = key_path {
-            return Ok(Err(Rejection::validation(format!(
-                "Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}"
-            ))));
-        }
-    }
     let plan = match plan(
         meta,
         index,
