@@ -282,6 +282,36 @@ async fn concurrent_writes_converge_and_a_later_write_wins() {
     }
     let items = wait_converged(&c, "conflicts", CONVERGE).await;
     assert!(!items.is_empty());
+    // Anti-entropy, comparing digests of the replicas, agrees that they are identical.
+    let converged_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    for i in 0..REGIONS.len() {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = _lab.status(i).await;
+            let identical = REGIONS.iter().filter(|r| **r != REGIONS[i]).all(|other| {
+                status.lines().any(|l| {
+                    l.starts_with(&format!(
+                        "anti_entropy table=conflicts replica={other} identical"
+                    )) && l
+                        .rsplit("compared_at_ms=")
+                        .next()
+                        .and_then(|ms| ms.trim().parse::<u128>().ok())
+                        .is_some_and(|ms| ms > converged_ms)
+                })
+            });
+            if identical {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "anti-entropy never found identical replicas:\n{status}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 
     // A write made after a region has seen another region's write wins over it everywhere,
     // even though the first region wrote "later" by its own clock order.
@@ -611,6 +641,40 @@ async fn the_2017_global_tables_api() {
         .await
         .unwrap();
     assert!(t.table().unwrap().replicas().is_empty());
+
+    // CreateTable has no replica parameter: a `meridian:replicas` tag names them.
+    let tagged = |name: &str, regions: &str| {
+        c[0].create_table()
+            .table_name(name)
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .attribute_definitions(attr_def(
+                "pk",
+                aws_sdk_dynamodb::types::ScalarAttributeType::S,
+            ))
+            .key_schema(key_elem("pk", aws_sdk_dynamodb::types::KeyType::Hash))
+            .tags(
+                aws_sdk_dynamodb::types::Tag::builder()
+                    .key("meridian:replicas")
+                    .value(regions)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let err = tagged("nowhere", "mars-north-1").await.unwrap_err();
+    assert_eq!(error_code(&err), "ValidationException");
+    let err = c[0]
+        .describe_table()
+        .table_name("nowhere")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err), "ResourceNotFoundException");
+    let created = tagged("tagged", "eu-west-1").await.unwrap();
+    let replicas = created.table_description().unwrap().replicas();
+    assert_eq!(replicas.len(), 1, "{replicas:?}");
+    put(&c[0], "tagged", "t", "1").await;
+    wait_value(&c[1], "tagged", "t", Some("1"), Duration::from_secs(15)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,10 @@ pub const LEGACY_GLOBAL_TABLE_VERSION: &str = "2017.11.29";
 /// A tag that keeps a table created in dev mode local to its region.
 pub const LOCAL_TABLE_TAG: &str = "meridian:global";
 
+/// A tag on CreateTable naming the regions (comma-separated) the new table replicates to:
+/// CreateTable has no replica parameter of its own.
+pub const REPLICAS_TAG: &str = "meridian:replicas";
+
 /// One entry of `ReplicaUpdates`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplicaUpdate {
@@ -131,6 +135,26 @@ pub(crate) async fn apply_replica_updates(
     meta.ok_or_else(|| ApiError::validation("ReplicaUpdates is empty"))
 }
 
+/// Checks a CreateTable's `meridian:replicas` tag before the table is created.
+pub(crate) fn check_replicas_tag(
+    region: &dyn Region,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let Some(list) = tags.get(REPLICAS_TAG) else {
+        return Ok(());
+    };
+    let replicator = replicator(region)?;
+    for named in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        if !replicator.knows(named) {
+            return Err(ApiError::validation(format!(
+                "One or more parameter values were invalid: tag {REPLICAS_TAG} names region {named}, which is not one of this deployment's regions ({})",
+                replicator.regions().join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Dev mode: makes a newly created table global across every region, unless its tags say
 /// `meridian:global` = `false`.
 pub(crate) async fn auto_global(
@@ -140,6 +164,21 @@ pub(crate) async fn auto_global(
     let Some(replicator) = region.replication() else {
         return Ok(meta);
     };
+    if let Some(list) = meta.tags.get(REPLICAS_TAG) {
+        let named: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty() && *r != region.region_name())
+            .map(str::to_owned)
+            .collect();
+        if named.is_empty() {
+            return Ok(meta);
+        }
+        return replicator
+            .add_replicas(&meta.name, &named, GLOBAL_TABLE_VERSION)
+            .await
+            .map_err(control_error);
+    }
     let opted_out = meta
         .tags
         .get(LOCAL_TABLE_TAG)

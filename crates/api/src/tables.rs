@@ -342,6 +342,7 @@ pub(crate) struct TableDescriptionOutput<'a> {
 
 /// Runs CreateTable: chooses the table id and creation time, then proposes it.
 pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<u8>, ApiError> {
+    crate::global::check_replicas_tag(region, &req.tags)?;
     let now_ms = region.clock().now_ms();
     let on_demand = req.billing_mode == BillingMode::PayPerRequest;
     let meta = TableMeta {

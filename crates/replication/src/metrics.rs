@@ -52,6 +52,9 @@ pub struct Metrics {
     pairs: Mutex<BTreeMap<(String, String), PairFigures>>,
     /// Anti-entropy rounds and buckets repaired.
     anti_entropy: Mutex<(u64, u64)>,
+    /// The last comparison of each (table, replica region): buckets that differed (0: the
+    /// replicas were identical) and when, in Unix ms.
+    comparisons: Mutex<BTreeMap<(String, String), (usize, i64)>>,
 }
 
 impl Metrics {
@@ -77,6 +80,22 @@ impl Metrics {
         let mut ae = self.anti_entropy.lock().unwrap_or_else(|p| p.into_inner());
         ae.0 += 1;
         ae.1 += buckets;
+    }
+
+    /// Records the outcome of comparing `table` with its replica in `region`.
+    pub fn compared(&self, table: &str, region: &str, differing: usize, at_ms: i64) {
+        self.comparisons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((table.to_owned(), region.to_owned()), (differing, at_ms));
+    }
+
+    /// The last comparison of every (table, replica region): (differing buckets, Unix ms).
+    pub fn comparisons(&self) -> BTreeMap<(String, String), (usize, i64)> {
+        self.comparisons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A copy of every pair's figures.
@@ -174,6 +193,14 @@ impl Metrics {
             );
         }
         let (rounds, repaired) = *self.anti_entropy.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(out, "# HELP meridian_replica_differing_buckets Hash buckets that differed between this replica and another at the last anti-entropy comparison (0: identical).");
+        let _ = writeln!(out, "# TYPE meridian_replica_differing_buckets gauge");
+        for ((table, region), (differing, _)) in self.comparisons() {
+            let _ = writeln!(
+                out,
+                "meridian_replica_differing_buckets{{table=\"{table}\",replica=\"{region}\"}} {differing}"
+            );
+        }
         let _ = writeln!(out, "# TYPE meridian_anti_entropy_rounds_total counter");
         let _ = writeln!(out, "meridian_anti_entropy_rounds_total {rounds}");
         let _ = writeln!(
@@ -203,6 +230,17 @@ impl Metrics {
             out,
             "anti_entropy rounds={rounds} buckets_repaired={repaired}"
         );
+        for ((table, region), (differing, at_ms)) in self.comparisons() {
+            let verdict = if differing == 0 {
+                "identical"
+            } else {
+                "repaired"
+            };
+            let _ = writeln!(
+                out,
+                "anti_entropy table={table} replica={region} {verdict} differing_buckets={differing} compared_at_ms={at_ms}"
+            );
+        }
         out
     }
 }

@@ -584,6 +584,7 @@ impl Replicator {
     pub async fn anti_entropy(&self) -> StepResult<u64> {
         let region = self.local().ok_or("shutting down")?;
         let store = region.store().clone();
+        let now_ms = region.now_ms();
         drop(region);
         let mut repaired = 0;
         for name in table::list_tables(&store).map_err(text)? {
@@ -609,6 +610,9 @@ impl Replicator {
                     continue;
                 };
                 let differing: BTreeSet<usize> = local.differing(&remote).into_iter().collect();
+                self.inner
+                    .metrics
+                    .compared(&meta.name, &replica.region, differing.len(), now_ms);
                 if differing.is_empty() {
                     continue;
                 }
