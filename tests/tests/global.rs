@@ -257,7 +257,7 @@ async fn a_write_in_each_region_appears_in_all_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_converge_and_a_later_write_wins() {
-    let (_lab, c) = global_lab("conflicts").await;
+    let (lab, c) = global_lab("conflicts").await;
     // The same 30 keys written at once in all three regions, and some deleted meanwhile.
     let mut tasks = Vec::new();
     for (i, client) in c.iter().enumerate() {
@@ -287,11 +287,11 @@ async fn concurrent_writes_converge_and_a_later_write_wins() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis();
-    for i in 0..REGIONS.len() {
+    for (i, me) in REGIONS.iter().enumerate() {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let status = _lab.status(i).await;
-            let identical = REGIONS.iter().filter(|r| **r != REGIONS[i]).all(|other| {
+            let status = lab.status(i).await;
+            let identical = REGIONS.iter().filter(|r| *r != me).all(|other| {
                 status.lines().any(|l| {
                     l.starts_with(&format!(
                         "anti_entropy table=conflicts replica={other} identical"
