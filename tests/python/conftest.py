@@ -84,7 +84,9 @@ class Meridian:
 
 @pytest.fixture(scope="session")
 def meridian():
-    server = Meridian()
+    # The periodic TTL sweeper is off: tests that expire items sweep explicitly
+    # (POST /_meridian/ttl/sweep), so an item written already expired stays until they do.
+    server = Meridian("--ttl-sweep-interval-ms", "0")
     yield server
     server.stop()
 
