@@ -8,7 +8,8 @@ const OPERATIONS: &[&str] = &[
     "CreateTable", "DescribeTable", "ListTables", "UpdateTable", "DeleteTable", "TagResource",
     "UntagResource", "ListTagsOfResource", "DescribeEndpoints", "DescribeLimits", "PutItem",
     "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
-    "TransactWriteItems", "TransactGetItems",
+    "TransactWriteItems", "TransactGetItems", "CreateGlobalTable", "UpdateGlobalTable",
+    "DescribeGlobalTable", "ListGlobalTables", "UpdateTimeToLive", "DescribeTimeToLive",
 ];
 
 fuzz_target!(|data: &[u8]| {
