@@ -23,6 +23,7 @@ mod limits;
 mod protocol;
 mod query_scan;
 mod region;
+mod stream_global;
 mod streams;
 mod tables;
 mod transactions;

@@ -34,6 +34,19 @@ pub struct ChangeRecord {
     pub by_service: bool,
 }
 
+/// The borrowed form of [`ChangeRecord`], for appending without copying the images (bincode
+/// encodes both alike; the fields are in the same order).
+#[derive(Serialize)]
+pub(crate) struct ChangeRecordRef<'a> {
+    pub(crate) seq: u64,
+    pub(crate) keys: &'a Item,
+    pub(crate) old: Option<&'a Item>,
+    pub(crate) new: Option<&'a Item>,
+    pub(crate) version: &'a Version,
+    pub(crate) applied_ms: i64,
+    pub(crate) by_service: bool,
+}
+
 fn seq_counter_key(table: &uuid::Uuid) -> Vec<u8> {
     let mut key = b"changeseq/".to_vec();
     key.extend_from_slice(table.as_bytes());
@@ -55,7 +68,7 @@ fn decode_u64(bytes: &[u8]) -> u64 {
 pub(crate) fn append(
     view: &mut ApplyView<'_>,
     table: &uuid::Uuid,
-    mut record: ChangeRecord,
+    mut record: ChangeRecordRef<'_>,
 ) -> Result<u64, TableError> {
     let counter = seq_counter_key(table);
     let seq = view

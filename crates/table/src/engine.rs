@@ -14,7 +14,7 @@ use model::{Hlc, Item, TableMeta, Timestamp, Version};
 use storage::{ApplyView, Space};
 
 use crate::catalog::{adjust_stats, drop_table, put_table, view_table};
-use crate::changes::{self, ChangeRecord};
+use crate::changes::{self, ChangeRecordRef};
 use crate::command::{
     decode_versioned, encode_versioned, Command, ItemGet, ItemWrite, Outcome, ReturnValues,
     TableUpdate, TransactWrite, WriteKind, WriteResult,
@@ -348,18 +348,12 @@ impl Engine {
             return Ok(prepared.result);
         }
         let version = Version::new(tick(view, wall_ms)?, self.region.clone());
-        let keys = prepared
-            .new
-            .as_ref()
-            .or(prepared.old.as_ref())
-            .map(|item| key_item(&prepared.meta.key_schema, item))
-            .unwrap_or_default();
         write_state(
             view,
             &StateChange {
                 meta: &prepared.meta,
                 storage_key: &prepared.storage_key,
-                keys: &keys,
+                keys: None,
                 old: prepared.old.as_ref(),
                 new: prepared.new.as_ref(),
                 version: &version,
@@ -556,8 +550,9 @@ pub(crate) fn observe(view: &mut ApplyView<'_>, remote: Timestamp) -> Result<(),
 pub(crate) struct StateChange<'a> {
     pub(crate) meta: &'a TableMeta,
     pub(crate) storage_key: &'a [u8],
-    /// The item's key attributes.
-    pub(crate) keys: &'a Item,
+    /// The item's key attributes, when the caller has them; otherwise they are taken from the
+    /// item, and only if a tombstone or change record needs them.
+    pub(crate) keys: Option<&'a Item>,
     pub(crate) old: Option<&'a Item>,
     pub(crate) new: Option<&'a Item>,
     pub(crate) version: &'a Version,
@@ -573,6 +568,21 @@ pub(crate) fn write_state(
     change: &StateChange<'_>,
 ) -> Result<(), TableError> {
     let meta = change.meta;
+    let needs_keys = meta.records_changes() || (meta.is_global() && change.new.is_none());
+    let derived: Item;
+    let keys = match change.keys {
+        Some(keys) => keys,
+        None => {
+            // An empty map does not allocate: no cost when nothing needs the keys.
+            derived = change
+                .new
+                .or(change.old)
+                .filter(|_| needs_keys)
+                .map(|item| key_item(&meta.key_schema, item))
+                .unwrap_or_default();
+            &derived
+        }
+    };
     match change.new {
         Some(item) => {
             view.put(
@@ -587,7 +597,7 @@ pub(crate) fn write_state(
         None => {
             view.delete(Space::Items, change.storage_key.to_vec());
             if meta.is_global() {
-                tombstone::put(view, change.storage_key, change.version, change.keys)?;
+                tombstone::put(view, change.storage_key, change.version, keys)?;
             }
         }
     }
@@ -601,12 +611,12 @@ pub(crate) fn write_state(
         new_size - old_size,
     )?;
     if meta.records_changes() {
-        let record = ChangeRecord {
+        let record = ChangeRecordRef {
             seq: 0,
-            keys: change.keys.clone(),
-            old: change.old.cloned(),
-            new: change.new.cloned(),
-            version: change.version.clone(),
+            keys,
+            old: change.old,
+            new: change.new,
+            version: change.version,
             applied_ms: change.wall_ms,
             by_service: change.by_service,
         };

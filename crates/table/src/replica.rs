@@ -58,7 +58,7 @@ impl Engine {
                 &StateChange {
                     meta: &meta,
                     storage_key: &storage_key,
-                    keys: &change.keys,
+                    keys: Some(&change.keys),
                     old: old.as_ref(),
                     new: change.item.as_ref(),
                     version: &change.version,

@@ -157,13 +157,12 @@ impl Engine {
                 continue;
             }
             let version = Version::new(tick(view, wall_ms)?, self.region().to_owned());
-            let keys = key_item(&meta.key_schema, &old);
             write_state(
                 view,
                 &StateChange {
                     meta: &meta,
                     storage_key: &storage_key,
-                    keys: &keys,
+                    keys: None,
                     old: Some(&old),
                     new: None,
                     version: &version,

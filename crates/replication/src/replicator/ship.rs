@@ -1,0 +1,204 @@
+//! Shipping: on the region leader, one loop per destination sends each global table's
+//! locally originated changes from the destination's cursor, in bounded batches.
+
+use super::*;
+
+impl Replicator {
+    pub(super) async fn ship_loop(self, destination: String) {
+        let mut changed = self.inner.changed.subscribe();
+        let mut stopped = self.inner.stopped.subscribe();
+        let mut backoff = Backoff::new(&self.inner.settings);
+        loop {
+            if self.stopped() {
+                return;
+            }
+            let Some(region) = self.local() else { return };
+            let round = if region.is_leader() {
+                self.ship_round(&*region, &destination).await
+            } else {
+                Ok(false)
+            };
+            drop(region);
+            // Idle: wait for the next apply (or a poll). After a failure: wait out the backoff.
+            let (idle, pause) = match round {
+                Ok(true) => {
+                    backoff.reset();
+                    continue;
+                }
+                Ok(false) => {
+                    backoff.reset();
+                    (true, Duration::from_millis(IDLE_POLL_MS))
+                }
+                Err(error) => {
+                    tracing::debug!(%destination, %error, "replication round failed; backing off");
+                    self.inner
+                        .metrics
+                        .update(self.me(), &destination, |p| p.retries += 1);
+                    (false, backoff.next_delay())
+                }
+            };
+            tokio::select! {
+                _ = changed.changed(), if idle => {}
+                _ = tokio::time::sleep(pause) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+    }
+
+    /// Ships one batch of every global table that replicates to `destination`. Ok(true) if
+    /// anything moved (more may be waiting).
+    pub(super) async fn ship_round(
+        &self,
+        region: &dyn LocalRegion,
+        destination: &str,
+    ) -> StepResult<bool> {
+        let store = region.store();
+        let mut moved = false;
+        for name in table::list_tables(store).map_err(text)? {
+            let Some(meta) = table::load_table(store, &name).map_err(text)? else {
+                continue;
+            };
+            if !meta.replica_destinations().any(|d| d == destination) {
+                continue;
+            }
+            moved |= self.ship_table(region, &meta, destination).await?;
+        }
+        Ok(moved)
+    }
+
+    pub(super) async fn ship_table(
+        &self,
+        region: &dyn LocalRegion,
+        meta: &TableMeta,
+        destination: &str,
+    ) -> StepResult<bool> {
+        let store = region.store();
+        let Some(durable) =
+            table::replication_cursor(store, &meta.id, destination).map_err(text)?
+        else {
+            return Ok(false);
+        };
+        // What the destination has committed: the durable cursor, or further if acknowledgements
+        // of batches it confirmed are still being committed here.
+        let delivered_key = (destination.to_owned(), meta.id);
+        let cursor = self
+            .inner
+            .delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&delivered_key)
+            .copied()
+            .unwrap_or(0)
+            .max(durable);
+        let last = table::changes::last_seq(store, &meta.id).map_err(text)?;
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                (destination.to_owned(), meta.name.clone()),
+                last.saturating_sub(cursor),
+            );
+        if last <= cursor {
+            return Ok(false);
+        }
+        let records =
+            table::read_changes(store, &meta.id, cursor + 1, REPLICATION_BATCH_CHANGES_MAX)
+                .map_err(text)?;
+        let mut changes = Vec::new();
+        let mut bytes = 0;
+        let mut upto = cursor;
+        for record in records {
+            if record.version.region == self.me() {
+                let size =
+                    item_size(&record.keys) + record.new.as_ref().map(item_size).unwrap_or(0);
+                if !changes.is_empty() && bytes + size > REPLICATION_BATCH_BYTES_MAX {
+                    break;
+                }
+                bytes += size;
+                changes.push(RemoteChange {
+                    keys: record.keys,
+                    item: record.new,
+                    version: record.version,
+                });
+            }
+            upto = record.seq;
+        }
+        if upto == cursor {
+            // Records trimmed under the cursor (cannot normally happen): skip to the end.
+            upto = last;
+        }
+        let sent = changes.len() as u64;
+        if !changes.is_empty() {
+            let batch = RemoteBatch {
+                table: meta.name.clone(),
+                source: self.me().to_owned(),
+                changes,
+            };
+            self.send_batch(destination, meta, batch, true).await?;
+            self.inner.metrics.update(self.me(), destination, |p| {
+                p.batches += 1;
+                p.changes_sent += sent;
+            });
+        }
+        self.inner
+            .delivered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(delivered_key, upto);
+        // The cursor's advance is committed in the background, so the next batch need not wait
+        // for it: if it is lost (a leader change), the next leader re-sends from the durable
+        // cursor, and applying is idempotent.
+        let ack = Command::AckReplication(table::ReplicationAck {
+            table: meta.name.clone(),
+            destination: destination.to_owned(),
+            seq: upto,
+        });
+        if let Some(local) = self.local() {
+            tokio::spawn(async move {
+                if let Err(error) = propose(&*local, &ack).await {
+                    tracing::debug!(%error, "replication cursor not advanced; it will be re-sent");
+                }
+            });
+        }
+        Ok(true)
+    }
+
+    /// Sends one batch; if the destination has no such table yet, creates it there first.
+    pub(super) async fn send_batch(
+        &self,
+        destination: &str,
+        meta: &TableMeta,
+        batch: RemoteBatch,
+        live: bool,
+    ) -> StepResult<ReplicateResult> {
+        let request = ApplyRequest { batch, live };
+        let result: ReplicateResult = self
+            .inner
+            .client
+            .call(destination, paths::APPLY, &request)
+            .await
+            .map_err(text)?;
+        if result.table_missing {
+            self.ensure_remote(destination, meta).await?;
+            return Err(format!(
+                "table {} was missing in {destination}; created it",
+                meta.name
+            ));
+        }
+        Ok(result)
+    }
+
+    pub(super) async fn ensure_remote(
+        &self,
+        destination: &str,
+        meta: &TableMeta,
+    ) -> StepResult<()> {
+        let message = EnsureTable { meta: meta.clone() };
+        self.inner
+            .client
+            .call::<_, ()>(destination, paths::ENSURE_TABLE, &message)
+            .await
+            .map_err(text)
+    }
+}
