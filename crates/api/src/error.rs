@@ -67,13 +67,13 @@ pub enum ApiError {
     LimitExceeded(String),
     /// ProvisionedThroughputExceededException (fault injection; Meridian does not throttle).
     #[error("{0}")]
-    ProvisionedThroughputExceeded(String),
+    ProvisionedThroughputExceeded(Throttled),
     /// RequestLimitExceeded (fault injection).
     #[error("{0}")]
-    RequestLimitExceeded(String),
+    RequestLimitExceeded(Throttled),
     /// ThrottlingException (fault injection).
     #[error("{0}")]
-    Throttling(String),
+    Throttling(Throttled),
     /// ItemCollectionSizeLimitExceededException.
     #[error("{0}")]
     ItemCollectionSizeLimitExceeded(String),
@@ -224,6 +224,16 @@ impl ApiError {
                 }
                 _ => None,
             },
+            throttling_reasons: match self {
+                ApiError::ProvisionedThroughputExceeded(t)
+                | ApiError::RequestLimitExceeded(t)
+                | ApiError::Throttling(t)
+                    if !t.reasons.is_empty() =>
+                {
+                    Some(&t.reasons)
+                }
+                _ => None,
+            },
         };
         // Serializing borrowed strings and items into a Vec cannot fail.
         serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
@@ -253,6 +263,39 @@ struct ErrorBody<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     reasons: Option<Vec<ReasonWire<'a>>>,
+    #[serde(rename = "ThrottlingReasons", skip_serializing_if = "Option::is_none")]
+    throttling_reasons: Option<&'a Vec<ThrottlingReason>>,
+}
+
+/// The detail of a throttling error: its message and DynamoDB's `ThrottlingReasons`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Throttled {
+    pub message: String,
+    pub reasons: Vec<ThrottlingReason>,
+}
+
+impl Throttled {
+    /// A throttling error with no reasons.
+    pub fn new(message: impl Into<String>) -> Throttled {
+        Throttled {
+            message: message.into(),
+            reasons: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Throttled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Why a request was throttled (`TableWriteProvisionedThroughputExceeded`, ...) and the ARN of
+/// the resource, as DynamoDB's `ThrottlingReason`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThrottlingReason {
+    pub reason: String,
+    pub resource: String,
 }
 
 struct ReasonWire<'a>(&'a CancellationReason);
@@ -362,9 +405,9 @@ mod tests {
             ApiError::TransactionInProgress(m()),
             ApiError::IdempotentParameterMismatch(m()),
             ApiError::LimitExceeded(m()),
-            ApiError::ProvisionedThroughputExceeded(m()),
-            ApiError::RequestLimitExceeded(m()),
-            ApiError::Throttling(m()),
+            ApiError::ProvisionedThroughputExceeded(Throttled::new(m())),
+            ApiError::RequestLimitExceeded(Throttled::new(m())),
+            ApiError::Throttling(Throttled::new(m())),
             ApiError::ItemCollectionSizeLimitExceeded(m()),
             ApiError::MissingAuthenticationToken(m()),
             ApiError::Internal("secret detail".into()),

@@ -11,6 +11,7 @@ mod account;
 mod backfill;
 mod batch;
 mod capacity;
+mod chaos;
 mod cors;
 mod describe;
 mod error;
@@ -57,7 +58,8 @@ mod tests;
 
 pub use backfill::run_backfill;
 pub use capacity::{CapacityMode, Consumed};
-pub use error::{ApiError, CatalogEntry};
+pub use chaos::CHAOS_HEADER;
+pub use error::{ApiError, CatalogEntry, ThrottlingReason, Throttled};
 pub use local::LocalRegion;
 pub use operation::{Operation, TARGET_PREFIX};
 pub use region::{BoxFuture, Region};

@@ -46,4 +46,9 @@ pub trait Region: Send + Sync {
     fn replication(&self) -> Option<&replication::Replicator> {
         None
     }
+
+    /// This node's chaos state, whose `inject-error` faults the API applies.
+    fn chaos(&self) -> Option<&chaos::NodeChaos> {
+        None
+    }
 }

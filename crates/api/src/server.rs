@@ -23,6 +23,7 @@ use tracing::Instrument as _;
 
 use model::limits::REQUEST_BODY_BYTES_MAX;
 
+use crate::chaos;
 use crate::cors;
 use crate::error::ApiError;
 use crate::operation::Operation;
@@ -248,6 +249,17 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
                 return error_response(&error, request_id);
             }
         };
+        let injected = match route {
+            Route::DynamoDb(operation) => chaos::inject(region, operation, &body).await,
+            _ => None,
+        };
+        if let Some((fault, Some(error))) = &injected {
+            let mut response = error_response(error, request_id);
+            response
+                .headers_mut()
+                .insert(chaos::CHAOS_HEADER, chaos::header_value(fault));
+            return response;
+        }
         let result = match route {
             Route::DynamoDb(operation) => match decode(operation, &body) {
                 Ok(request) => execute(region, &ctx, request).await,
@@ -256,10 +268,16 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
             Route::Streams(operation) => streams::run(region, operation, &body).await,
             Route::SweepTtl => ttl::sweep_now(region).await,
         };
-        match result {
+        let mut response = match result {
             Ok(body) => respond(StatusCode::OK, body, request_id),
             Err(error) => error_response(&error, request_id),
+        };
+        if let Some((fault, None)) = &injected {
+            response
+                .headers_mut()
+                .insert(chaos::CHAOS_HEADER, chaos::header_value(fault));
         }
+        response
     }
     .instrument(span)
     .await

@@ -108,6 +108,11 @@ impl Chaos {
         Arc::new(Chaos::default())
     }
 
+    /// Whether no fault is active (one atomic load: the hot paths' fast check).
+    pub fn is_quiet(&self) -> bool {
+        self.count.load(Ordering::Acquire) == 0
+    }
+
     /// Installs a fault for `duration` (ISO-8601; none: until cleared) under `id` (none: a
     /// new one). Installing an id that is already active replaces that fault, so a CLI that
     /// retries a fan-out does not double it.

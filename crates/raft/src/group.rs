@@ -52,6 +52,8 @@ pub struct RaftSettings {
     pub read_timeout_ms: u64,
     /// The wall clock the leader stamps on every entry it proposes.
     pub clock: SharedClock,
+    /// Chaos faults that cut this node off from its region's peers (none: never cut).
+    pub chaos: Option<chaos::NodeChaos>,
 }
 
 /// A shared wall clock (compared by identity, so settings stay comparable).
@@ -96,6 +98,7 @@ impl Default for RaftSettings {
             write_timeout_ms: 10_000,
             read_timeout_ms: 5_000,
             clock: SharedClock::default(),
+            chaos: None,
         }
     }
 }
@@ -374,7 +377,7 @@ impl RegionGroup {
         let log_store = LogStore::new(store.clone(), flusher.clone());
         let state_machine =
             StateMachine::open(store, logic).map_err(|e| RaftError::Fatal(e.to_string()))?;
-        let peers = PeerClient::new(&settings.cluster_secret);
+        let peers = PeerClient::new(&settings.cluster_secret).with_chaos(settings.chaos.clone());
         let network = PeerNetworkFactory::new(peers.clone());
         let raft = Raft::new(node_id, config, network, log_store, state_machine)
             .await
@@ -562,7 +565,8 @@ impl RegionGroup {
             .peer_addr_of(leader)
             .ok_or_else(|| RaftError::Unavailable(format!("leader {leader} has no address")))?;
         let timeout = Duration::from_millis(self.settings.write_timeout_ms);
-        let call = self.peers.call::<_, Result<Vec<u8>, RaftError>>(
+        let call = self.peers.call_member::<_, Result<Vec<u8>, RaftError>>(
+            leader,
             &addr,
             paths::WRITE,
             &payload,
@@ -656,7 +660,8 @@ impl RegionGroup {
             .peer_addr_of(leader)
             .ok_or_else(|| RaftError::Unavailable(format!("leader {leader} has no address")))?;
         let timeout = Duration::from_millis(self.settings.read_timeout_ms);
-        let call = self.peers.call::<_, Result<Option<u64>, RaftError>>(
+        let call = self.peers.call_member::<_, Result<Option<u64>, RaftError>>(
+            leader,
             &addr,
             paths::READ_INDEX,
             &(),

@@ -53,6 +53,9 @@ pub(crate) enum CallError {
 pub(crate) struct PeerClient {
     http: Client<HttpConnector, Full<Bytes>>,
     secret: Arc<str>,
+    /// Chaos faults that cut this node off from members of its region (checked by the sender,
+    /// so a fault installed on every node cuts both directions).
+    chaos: Option<chaos::NodeChaos>,
 }
 
 impl std::fmt::Debug for PeerClient {
@@ -72,7 +75,34 @@ impl PeerClient {
         PeerClient {
             http,
             secret: Arc::from(secret),
+            chaos: None,
         }
+    }
+
+    /// The same client, subject to `chaos`'s partitions of this node's region.
+    pub(crate) fn with_chaos(self, chaos: Option<chaos::NodeChaos>) -> PeerClient {
+        PeerClient { chaos, ..self }
+    }
+
+    /// [`PeerClient::call`] to member `target` of this node's region: refused at once, as
+    /// unreachable, while a chaos fault cuts the link.
+    pub(crate) async fn call_member<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        target: u64,
+        addr: &str,
+        path: &str,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, CallError> {
+        if let Some(chaos) = &self.chaos {
+            if let chaos::LinkEffect::Cut { fault } = chaos.to_peer(target) {
+                return Err(CallError::Unreachable {
+                    addr: addr.to_owned(),
+                    reason: format!("cut off by chaos fault {fault}"),
+                });
+            }
+        }
+        self.call(addr, path, request, timeout).await
     }
 
     /// POSTs `request` to `path` on the peer listener at `addr` and decodes the answer, all
@@ -192,7 +222,8 @@ impl PeerConnection {
     {
         let answer = self
             .client
-            .call::<Req, Result<Resp, RaftError<u64, E>>>(
+            .call_member::<Req, Result<Resp, RaftError<u64, E>>>(
+                self.target,
                 &self.addr,
                 path,
                 request,

@@ -46,6 +46,8 @@ pub struct RegionClient {
     secret: Arc<str>,
     remotes: Arc<BTreeMap<String, Remote>>,
     timeout: Duration,
+    /// Cut, slowed or lossy links between regions (chaos faults), applied by the sender.
+    chaos: chaos::NodeChaos,
 }
 
 impl std::fmt::Debug for RegionClient {
@@ -58,7 +60,12 @@ impl std::fmt::Debug for RegionClient {
 
 impl RegionClient {
     /// A client for `remotes` (region → peer addresses of its nodes).
-    pub fn new(remotes: &BTreeMap<String, Vec<String>>, secret: &str, timeout: Duration) -> Self {
+    pub fn new(
+        remotes: &BTreeMap<String, Vec<String>>,
+        secret: &str,
+        timeout: Duration,
+        chaos: chaos::NodeChaos,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_millis(CONNECT_TIMEOUT_MS)));
         connector.set_nodelay(true);
@@ -80,6 +87,7 @@ impl RegionClient {
             secret: secret.into(),
             remotes: Arc::new(remotes),
             timeout,
+            chaos,
         }
     }
 
@@ -106,6 +114,24 @@ impl RegionClient {
             .remotes
             .get(region)
             .ok_or_else(|| CallError::UnknownRegion(region.to_owned()))?;
+        match self.chaos.to_region(region) {
+            chaos::LinkEffect::Open => {}
+            chaos::LinkEffect::Cut { fault } => {
+                return Err(CallError::Unreachable {
+                    region: region.to_owned(),
+                    reason: format!("cut off by chaos fault {fault}"),
+                })
+            }
+            chaos::LinkEffect::Delayed { delay_ms, dropped } => {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                if dropped {
+                    return Err(CallError::Unreachable {
+                        region: region.to_owned(),
+                        reason: "dropped by a chaos link fault".into(),
+                    });
+                }
+            }
+        }
         let body = Bytes::from(wire::encode(request).map_err(|e| CallError::Failed {
             region: region.to_owned(),
             reason: e.to_string(),

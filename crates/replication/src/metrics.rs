@@ -31,6 +31,9 @@ pub struct PairFigures {
     latency_count: u64,
     /// The latest observed latency, ms.
     pub last_latency_ms: u64,
+    /// Sender side: how long the oldest change-log record not yet confirmed by the
+    /// destination has waited, ms (0: nothing pending).
+    pub lag_ms: u64,
 }
 
 impl PairFigures {
@@ -164,6 +167,15 @@ impl Metrics {
             &|p| p.applied,
             "counter",
         );
+        let _ = writeln!(out, "# HELP meridian_replication_lag_seconds Age of the oldest change not yet confirmed by the destination.");
+        let _ = writeln!(out, "# TYPE meridian_replication_lag_seconds gauge");
+        for ((src, dst), p) in &pairs {
+            let _ = writeln!(
+                out,
+                "meridian_replication_lag_seconds{{source=\"{src}\",destination=\"{dst}\"}} {:.3}",
+                p.lag_ms as f64 / 1000.0
+            );
+        }
         let _ = writeln!(out, "# HELP meridian_replication_latency_ms ReplicationLatency: from a write's timestamp to its apply in the destination.");
         let _ = writeln!(out, "# TYPE meridian_replication_latency_ms histogram");
         for ((src, dst), p) in &pairs {
@@ -221,8 +233,8 @@ impl Metrics {
             let mean = p.latency_sum_ms.checked_div(p.latency_count).unwrap_or(0);
             let _ = writeln!(
                 out,
-                "replication {src}->{dst} pending={} batches={} sent={} retries={} applied={} conflicts={} latency_last_ms={} latency_mean_ms={mean}",
-                p.pending, p.batches, p.changes_sent, p.retries, p.applied, p.conflicts, p.last_latency_ms
+                "replication {src}->{dst} pending={} lag_ms={} batches={} sent={} retries={} applied={} conflicts={} latency_last_ms={} latency_mean_ms={mean}",
+                p.pending, p.lag_ms, p.batches, p.changes_sent, p.retries, p.applied, p.conflicts, p.last_latency_ms
             );
         }
         let (rounds, repaired) = *self.anti_entropy.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,6 +1,7 @@
 //! The `meridian` binary: parses flags and config, opens storage, starts the region's Raft
 //! group, serves the DynamoDB API, and shuts down gracefully on SIGINT or SIGTERM.
 
+mod chaos_admin;
 mod cli;
 mod config;
 mod dev;

@@ -43,8 +43,10 @@ struct RegionHandle {
     group: raft::RegionGroup,
     store: storage::Store,
     region: String,
-    clock: model::SystemClock,
+    /// The system clock plus this node's chaos skew.
+    clock: chaos::ChaosClock,
     replicator: Option<replication::Replicator>,
+    chaos: chaos::NodeChaos,
 }
 
 impl api::Region for RegionHandle {
@@ -75,6 +77,10 @@ impl api::Region for RegionHandle {
     fn replication(&self) -> Option<&replication::Replicator> {
         self.replicator.as_ref()
     }
+
+    fn chaos(&self) -> Option<&chaos::NodeChaos> {
+        Some(&self.chaos)
+    }
 }
 
 impl replication::LocalRegion for RegionHandle {
@@ -95,21 +101,57 @@ impl replication::LocalRegion for RegionHandle {
     }
 }
 
-/// The replicator's endpoints on the peer listener.
+/// The node's endpoints on the peer listener: the replicator's and the chaos controls.
 #[derive(Debug)]
-struct ReplicationEndpoints(replication::Replicator);
+struct NodeEndpoints {
+    replicator: Option<replication::Replicator>,
+    chaos: chaos::NodeChaos,
+    store: storage::Store,
+    /// This region's members (for validating faults).
+    members: Vec<u64>,
+    /// The other regions.
+    remotes: Vec<String>,
+}
 
-impl raft::PeerExtension for ReplicationEndpoints {
+impl raft::PeerExtension for NodeEndpoints {
     fn handle(&self, path: String, body: bytes::Bytes) -> raft::ExtensionFuture<'_> {
-        Box::pin(async move { self.0.handle(&path, body).await })
+        Box::pin(async move {
+            if let Some(action) = path.strip_prefix(crate::chaos_admin::PEER_CHAOS_PREFIX) {
+                let topology = crate::chaos_admin::node_topology(
+                    &self.chaos.region,
+                    self.members.iter().copied(),
+                    self.remotes.iter().cloned(),
+                    &self.store,
+                );
+                return crate::chaos_admin::handle(&self.chaos.chaos, &topology, action, &body)
+                    .map(|answer| serde_json::to_vec(&answer).unwrap_or_default())
+                    .map_err(|e| (e.status, String::from_utf8_lossy(&e.body()).into_owned()));
+            }
+            match &self.replicator {
+                Some(replicator) => replicator.handle(&path, body).await,
+                None => Err((404, "no such peer endpoint".to_owned())),
+            }
+        })
     }
 
     fn status(&self) -> String {
-        self.0.status()
+        let mut text = self
+            .replicator
+            .as_ref()
+            .map(|r| r.status())
+            .unwrap_or_default();
+        text.push_str(&self.chaos.chaos.status());
+        text
     }
 
     fn metrics(&self) -> String {
-        self.0.prometheus()
+        let mut text = self
+            .replicator
+            .as_ref()
+            .map(|r| r.prometheus())
+            .unwrap_or_default();
+        text.push_str(&self.chaos.chaos.prometheus());
+        text
     }
 }
 
@@ -133,17 +175,33 @@ pub struct Node {
 }
 
 impl Node {
-    /// Opens storage and starts (or rejoins) the region's group.
+    /// Opens storage and starts (or rejoins) the region's group, with a chaos state of its
+    /// own (faults arrive through its peer listener).
     pub async fn start(config: &NodeConfig) -> anyhow::Result<Node> {
-        let store = match &config.data_dir {
-            Some(dir) => {
+        Node::start_with(config, chaos::Chaos::new(), None).await
+    }
+
+    /// Opens storage (or reuses `store`, as `meridian dev` does when it restarts a node it
+    /// stopped) and starts (or rejoins) the region's group, subject to `chaos`.
+    pub async fn start_with(
+        config: &NodeConfig,
+        chaos: std::sync::Arc<chaos::Chaos>,
+        store: Option<storage::Store>,
+    ) -> anyhow::Result<Node> {
+        let store = match (store, &config.data_dir) {
+            (Some(store), _) => store,
+            (None, Some(dir)) => {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 storage::Store::open(Some(&dir.join("sled")), config.cache_bytes)
+                    .context("cannot open storage")?
             }
-            None => storage::Store::open(None, config.cache_bytes),
-        }
-        .context("cannot open storage")?;
+            (None, None) => {
+                storage::Store::open(None, config.cache_bytes).context("cannot open storage")?
+            }
+        };
+        let node_chaos = chaos::NodeChaos::new(chaos, config.region.clone(), config.node_id);
+        let clock = chaos::ChaosClock::new(node_chaos.clone());
         let replicator = match (&config.replication, &config.cluster) {
             (Some(replication), Some(cluster)) => Some(replication::Replicator::new(
                 replication::ReplicationSettings {
@@ -152,6 +210,7 @@ impl Node {
                     secret: cluster.secret.clone(),
                     anti_entropy_interval_ms: replication.anti_entropy_interval_ms,
                     auto_global: replication.auto_global,
+                    chaos: node_chaos.clone(),
                     ..replication::ReplicationSettings::default()
                 },
             )),
@@ -166,6 +225,8 @@ impl Node {
                 api_addr: config.api_addr.to_string(),
                 peer_addr: String::new(),
             },
+            clock: raft::SharedClock(Arc::new(clock.clone())),
+            chaos: Some(node_chaos.clone()),
             ..raft::RaftSettings::default()
         };
         if let Some(n) = config.raft.snapshot_logs_since_last {
@@ -201,8 +262,18 @@ impl Node {
         let group = raft::RegionGroup::start(config.node_id, store.clone(), logic, settings)
             .await
             .context("cannot start the region's raft group")?;
-        if let Some(replicator) = &replicator {
-            group.set_peer_extension(Arc::new(ReplicationEndpoints(replicator.clone())));
+        if let Some(cluster) = &config.cluster {
+            group.set_peer_extension(Arc::new(NodeEndpoints {
+                replicator: replicator.clone(),
+                chaos: node_chaos.clone(),
+                store: store.clone(),
+                members: cluster.members.keys().copied().collect(),
+                remotes: config
+                    .replication
+                    .as_ref()
+                    .map(|r| r.remotes.keys().cloned().collect())
+                    .unwrap_or_default(),
+            }));
         }
         let (mut peer_stop, mut peer_task) = (None, None);
         if let Some(listener) = peer_listener {
@@ -221,8 +292,9 @@ impl Node {
             group,
             store,
             region: config.region.clone(),
-            clock: model::SystemClock,
+            clock,
             replicator: replicator.clone(),
+            chaos: node_chaos,
         });
         if let Some(replicator) = &replicator {
             let local: Arc<dyn replication::LocalRegion> = region.clone();
@@ -242,6 +314,11 @@ impl Node {
     /// The region as the API serves it.
     pub fn api_region(&self) -> Arc<dyn api::Region> {
         self.region.clone()
+    }
+
+    /// The node's store (kept by `meridian dev` to restart a stopped node on it).
+    pub fn store(&self) -> storage::Store {
+        self.region.store.clone()
     }
 
     /// Serves the DynamoDB API on `listener` until `shutdown` completes.

@@ -174,6 +174,11 @@ impl Replicator {
                 if replica.region == self.me() || replica.status != ReplicaStatus::Active {
                     continue;
                 }
+                // A paused pair stays apart until the pause ends: repairing it would undo the
+                // pause (as in DynamoDB, where a paused replica receives nothing).
+                if self.paused(&meta.name, &replica.region) {
+                    continue;
+                }
                 let remote: Option<Digest> = self
                     .inner
                     .client

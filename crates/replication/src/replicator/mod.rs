@@ -49,6 +49,8 @@ pub struct ReplicationSettings {
     pub anti_entropy_interval_ms: u64,
     /// Dev mode: every table created becomes global across all configured regions.
     pub auto_global: bool,
+    /// This node's chaos state: paused tables, cut or slow links between regions.
+    pub chaos: chaos::NodeChaos,
 }
 
 impl Default for ReplicationSettings {
@@ -62,6 +64,7 @@ impl Default for ReplicationSettings {
             backoff_max_ms: 5_000,
             anti_entropy_interval_ms: 30_000,
             auto_global: false,
+            chaos: chaos::NodeChaos::quiet("", 0),
         }
     }
 }
@@ -135,6 +138,7 @@ impl Replicator {
             &settings.remotes,
             &settings.secret,
             Duration::from_millis(settings.request_timeout_ms),
+            settings.chaos.clone(),
         );
         Replicator {
             inner: Arc::new(Inner {
@@ -238,6 +242,15 @@ impl Replicator {
 
     fn me(&self) -> &str {
         &self.inner.settings.region
+    }
+
+    /// Whether a chaos fault pauses shipping `table` from here to `destination`.
+    fn paused(&self, table: &str, destination: &str) -> bool {
+        self.inner
+            .settings
+            .chaos
+            .chaos
+            .replication_paused(table, self.me(), destination)
     }
 }
 

@@ -100,11 +100,31 @@ impl Replicator {
                 last.saturating_sub(cursor),
             );
         if last <= cursor {
+            self.inner
+                .metrics
+                .update(self.me(), destination, |p| p.lag_ms = 0);
             return Ok(false);
         }
-        let records =
-            table::read_changes(store, &meta.id, cursor + 1, REPLICATION_BATCH_CHANGES_MAX)
-                .map_err(text)?;
+        let paused = self.paused(&meta.name, destination);
+        let limit = if paused {
+            1
+        } else {
+            REPLICATION_BATCH_CHANGES_MAX
+        };
+        let records = table::read_changes(store, &meta.id, cursor + 1, limit).map_err(text)?;
+        // Lag: how long the oldest record the destination has not confirmed has waited.
+        if let Some(oldest) = records.first() {
+            let lag_ms = region.now_ms().saturating_sub(oldest.applied_ms).max(0) as u64;
+            self.inner
+                .metrics
+                .update(self.me(), destination, |p| p.lag_ms = lag_ms);
+        }
+        if paused {
+            // Writes keep being accepted and queue up in the change log; nothing ships until
+            // the pause ends (or is cleared).
+            self.inner.settings.chaos.chaos.note_paused_round();
+            return Ok(false);
+        }
         let mut changes = Vec::new();
         let mut bytes = 0;
         let mut upto = cursor;
