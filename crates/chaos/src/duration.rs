@@ -7,8 +7,7 @@ pub const DURATION_MS_MAX: u64 = 12 * 60 * 60 * 1000;
 /// Parses an ISO-8601 duration of days, hours, minutes and (possibly fractional) seconds into
 /// milliseconds. Years, months and weeks are refused (their length is ambiguous).
 pub fn parse_iso8601(text: &str) -> Result<u64, String> {
-    let bad =
-        || format!("invalid duration {text:?}: use ISO-8601, e.g. PT30S, PT5M, PT1H30M or P1D");
+    let bad = || format!("invalid duration {text:?}: use ISO-8601, e.g. PT30S, PT5M or PT1H30M");
     let rest = text.strip_prefix('P').ok_or_else(bad)?;
     if rest.is_empty() {
         return Err(bad());

@@ -29,6 +29,132 @@ pub enum Command {
     Member(MemberCommand),
     /// A multi-region lab in one process: one API port per region, global tables by default.
     Dev(DevArgs),
+    /// Break things on purpose: pause replication, partition regions or nodes, slow links,
+    /// skew clocks, inject API errors, kill and restart lab nodes. Against `meridian dev` by
+    /// default, or every node of a deployment with --config.
+    Chaos(ChaosArgs),
+}
+
+/// `meridian chaos`.
+#[derive(Debug, Clone, Args)]
+pub struct ChaosArgs {
+    /// The config file of any node: the command goes to every node its `[cluster]` and
+    /// `[replication]` sections name. Without it, the command goes to `meridian dev`'s lab.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// The lab file of `meridian dev` (default: the one of the lab whose first port is
+    /// --lab-of).
+    #[arg(long, global = true)]
+    pub lab: Option<PathBuf>,
+    /// The first API port of the `meridian dev` lab to talk to.
+    #[arg(long = "lab-of", global = true, default_value_t = 8000)]
+    pub lab_of: u16,
+    /// How long the fault lasts, ISO-8601 (PT30S, PT2M, PT1H); default: until cleared.
+    #[arg(long, global = true)]
+    pub duration: Option<String>,
+    /// The fault's id (default: a new one); with `clear`, the fault to remove.
+    #[arg(long, global = true)]
+    pub id: Option<String>,
+    #[command(subcommand)]
+    pub action: ChaosAction,
+}
+
+/// What `meridian chaos` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ChaosAction {
+    /// Stop replicating a global table (all directions, or one source and/or destination),
+    /// like aws:dynamodb:global-table-pause-replication; writes queue up until it heals.
+    PauseReplication {
+        /// The table's name or ARN.
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// Cut a region off from the other regions.
+    PartitionRegion {
+        #[arg(long)]
+        region: String,
+        /// both, outbound (it cannot send) or inbound (it receives nothing).
+        #[arg(long, default_value = "both")]
+        direction: String,
+    },
+    /// Cut one node off from its region's other nodes.
+    PartitionNode {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        node: u64,
+    },
+    /// Add latency, jitter and loss to cross-region links.
+    Delay {
+        /// Only calls from this region (default: any).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only calls to this region (default: any).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long = "latency-ms", default_value_t = 0)]
+        latency_ms: u64,
+        #[arg(long = "jitter-ms", default_value_t = 0)]
+        jitter_ms: u64,
+        /// Probability (0 to 1) that a call is lost.
+        #[arg(long = "drop", default_value_t = 0.0)]
+        drop_probability: f64,
+    },
+    /// Skew the clock that stamps versions in a region (or on one node).
+    ClockSkew {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        node: Option<u64>,
+        /// Milliseconds ahead (negative: behind).
+        #[arg(long = "offset-ms", allow_hyphen_values = true)]
+        offset_ms: i64,
+    },
+    /// Answer API requests with a DynamoDB error (or a delay).
+    InjectError {
+        /// ProvisionedThroughputExceededException, ThrottlingException,
+        /// RequestLimitExceeded, InternalServerError or ServiceUnavailable; none: delay only.
+        #[arg(long)]
+        error: Option<String>,
+        /// Only this operation (e.g. PutItem).
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only requests naming this table.
+        #[arg(long)]
+        table: Option<String>,
+        /// The fraction of matching requests (0 to 1]; default all.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Fire at most this many times (per node).
+        #[arg(long)]
+        count: Option<u64>,
+        /// Wait this long before answering.
+        #[arg(long = "delay-ms", default_value_t = 0)]
+        delay_ms: u64,
+    },
+    /// `meridian dev` only: stop a node (or every node of a region): its ports refuse
+    /// connections until it is restarted.
+    Kill {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        node: Option<u64>,
+    },
+    /// `meridian dev` only: restart stopped nodes on their storage.
+    Restart {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        node: Option<u64>,
+    },
+    /// List the active faults.
+    List,
+    /// Remove one fault (--id) or every fault.
+    Clear,
 }
 
 /// `meridian dev`.
@@ -64,14 +190,21 @@ pub struct DevArgs {
     /// Tables are created in one region only, unless made global with UpdateTable.
     #[arg(long = "no-auto-global")]
     pub no_auto_global: bool,
+    /// The lab control port (`meridian chaos` talks to it). Default: --port + 900.
+    #[arg(long = "lab-port")]
+    pub lab_port: Option<u16>,
 }
 
 /// `meridian status`.
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// The config file of any member: its `[cluster]` names the members and the secret.
+    /// Without it, the `meridian dev` lab (see --lab-of).
     #[arg(long)]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
+    /// The first API port of the `meridian dev` lab to show.
+    #[arg(long = "lab-of", default_value_t = 8000)]
+    pub lab_of: u16,
 }
 
 /// `meridian member ...`.

@@ -17,7 +17,10 @@ use crate::cli::DevArgs;
 use crate::config::{
     is_region_name, ClusterConfig, NodeConfig, RaftSection, ReplicationConfig, DEFAULT_DATA_DIR,
 };
-use crate::node::Node;
+use crate::lab::{lab_file_path, serve_lab, Lab, LabFile, LabFileRegion};
+
+/// The lab control port is the first API port plus this (8900 by default).
+const LAB_PORT_OFFSET: u16 = 900;
 
 /// sled cache per node in dev mode (several nodes share the process).
 const DEV_CACHE_BYTES: u64 = 16 * 1024 * 1024;
@@ -135,41 +138,57 @@ pub async fn run(args: &DevArgs, started: Instant) -> anyhow::Result<()> {
             configs.push(config);
         }
     }
-    let mut nodes = Vec::new();
-    for config in &configs {
-        let node = Node::start(config)
-            .await
-            .with_context(|| format!("cannot start {} node {}", config.region, config.node_id))?;
-        nodes.push((config.clone(), node));
-    }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let firsts: Vec<Arc<dyn api::Region>> = nodes
+    let lab = Arc::new(Lab::start(configs, regions.clone()).await?);
+    let lab_port = match args.lab_port {
+        Some(port) => port,
+        None if args.port == 0 => 0,
+        None => args
+            .port
+            .checked_add(LAB_PORT_OFFSET)
+            .context("--port is too high to derive the lab port; pass --lab-port")?,
+    };
+    let lab_listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, lab_port))
+        .await
+        .with_context(|| format!("cannot listen on port {lab_port} (lab control)"))?;
+    let lab_addr = lab_listener.local_addr()?;
+    let shown = lab.addresses().await;
+    let first_port = shown
         .iter()
-        .filter(|(c, _)| c.node_id == 1)
-        .map(|(_, n)| n.api_region())
-        .collect();
-    let mut tasks = Vec::new();
-    let mut shown = Vec::new();
-    for (config, node) in &nodes {
-        let listener = tokio::net::TcpListener::bind(config.api_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.api_addr))?;
-        let addr = listener.local_addr()?;
-        let shared = config.node_id == 1 && config.region == regions[0];
-        let serving: Vec<Arc<dyn api::Region>> = if shared {
-            firsts.clone()
-        } else {
-            vec![node.api_region()]
-        };
-        let mut stop = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stop.changed().await;
-            };
-            api::serve_routed(listener, serving, shutdown).await
-        }));
-        shown.push((config.region.clone(), config.node_id, addr, shared));
-    }
+        .find(|s| s.3)
+        .map_or(args.port, |(_, _, addr, _)| addr.port());
+    let lab_file = LabFile {
+        secret: secret.clone(),
+        lab_addr: lab_addr.to_string(),
+        regions: regions
+            .iter()
+            .enumerate()
+            .map(|(i, name)| LabFileRegion {
+                name: name.clone(),
+                nodes: layout[i]
+                    .iter()
+                    .map(|(id, a)| {
+                        let api = shown
+                            .iter()
+                            .find(|s| &s.0 == name && s.1 == *id)
+                            .map_or(a.api, |s| s.2);
+                        (*id, api.to_string(), a.peer.to_string())
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let lab_path = lab_file_path(first_port);
+    std::fs::write(&lab_path, serde_json::to_vec_pretty(&lab_file)?)
+        .with_context(|| format!("cannot write {}", lab_path.display()))?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let lab_task = tokio::spawn(serve_lab(
+        lab.clone(),
+        lab_listener,
+        secret.clone(),
+        async move {
+            let _ = stop_rx.changed().await;
+        },
+    ));
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -189,11 +208,20 @@ pub async fn run(args: &DevArgs, started: Instant) -> anyhow::Result<()> {
             } else {
                 ""
             };
+            let peer = layout[regions.iter().position(|r| r == region).unwrap_or(0)]
+                .get(node)
+                .map(|a| a.peer.to_string())
+                .unwrap_or_default();
             writeln!(
                 out,
-                "Meridian region {region} node {node} on http://{addr}{note}"
+                "Meridian region {region} node {node} on http://{addr}{note} (peer {peer})"
             )?;
         }
+        writeln!(
+            out,
+            "Meridian lab control on http://{lab_addr} (meridian chaos / meridian status find it through {})",
+            lab_path.display()
+        )?;
         if let Some((_, _, addr, _)) = shown.iter().find(|s| s.3) {
             writeln!(out, "Meridian ready on http://{addr}")?;
         }
@@ -206,11 +234,8 @@ pub async fn run(args: &DevArgs, started: Instant) -> anyhow::Result<()> {
     crate::shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
-    for task in tasks {
-        let _ = task.await;
-    }
-    for (_, node) in &nodes {
-        node.shutdown().await;
-    }
+    let _ = lab_task.await;
+    lab.shutdown().await;
+    let _ = std::fs::remove_file(&lab_path);
     Ok(())
 }

@@ -2,9 +2,11 @@
 //! group, serves the DynamoDB API, and shuts down gracefully on SIGINT or SIGTERM.
 
 mod chaos_admin;
+mod chaos_cli;
 mod cli;
 mod config;
 mod dev;
+mod lab;
 mod node;
 mod ops;
 mod sweeper;
@@ -33,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Status(args)) => runtime()?.block_on(ops::status(&args)),
         Some(Command::Member(command)) => runtime()?.block_on(ops::member(&command)),
         Some(Command::Dev(args)) => runtime()?.block_on(dev::run(&args, started)),
+        Some(Command::Chaos(args)) => runtime()?.block_on(chaos_cli::run(&args)),
         None => serve(&cli.serve, started),
     }
 }

@@ -26,15 +26,80 @@ fn parse_status(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Prints one line per member of the config's cluster (and any other voter the members
-/// report): role, leader, term, last log index, applied index, and how far its applied index
-/// is behind the leader's last log index.
+/// Prints, per region, one line per member (role, leader, term, last log index, applied
+/// index, and how far its applied index is behind the leader's last log index), then the
+/// leader's cross-region replication figures and the active chaos faults. With a config file:
+/// that node's region; without: every region of the `meridian dev` lab.
 pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
-    let cluster = cluster_of(&args.config)?;
+    let (regions, secret) = match &args.config {
+        Some(config) => {
+            let cluster = cluster_of(config)?;
+            let members: Vec<(u64, String)> = cluster
+                .members
+                .iter()
+                .map(|(id, (_api, peer))| (*id, peer.to_string()))
+                .collect();
+            (vec![(String::new(), members)], cluster.secret)
+        }
+        None => {
+            let lab = crate::chaos_cli::lab_for_status(args.lab_of)?;
+            let regions = lab
+                .regions
+                .into_iter()
+                .map(|r| {
+                    let members = r
+                        .nodes
+                        .into_iter()
+                        .map(|(id, _, peer)| (id, peer))
+                        .collect();
+                    (r.name, members)
+                })
+                .collect();
+            (regions, lab.secret)
+        }
+    };
+    let mut chaos_lines: Vec<String> = Vec::new();
+    for (name, members) in regions {
+        if !name.is_empty() {
+            println!("region {name}");
+        }
+        let lines = region_status(&members, &secret).await;
+        for line in lines {
+            if line.starts_with("chaos ") {
+                // In `meridian dev` every node shares one chaos state: show each fault once.
+                let id = line.split_whitespace().nth(1).map(str::to_owned);
+                if !chaos_lines
+                    .iter()
+                    .any(|l: &String| l.split_whitespace().nth(1).map(str::to_owned) == id)
+                {
+                    chaos_lines.push(line);
+                }
+            } else {
+                println!("{line}");
+            }
+        }
+        println!();
+    }
+    if chaos_lines.is_empty() {
+        println!("chaos: no active faults");
+    } else {
+        println!("chaos faults (meridian chaos list / clear):");
+        for line in chaos_lines {
+            println!("  {line}");
+        }
+    }
+    Ok(())
+}
+
+/// The status lines of one region's members, then its leader's replication figures; chaos
+/// lines are returned as they come (`chaos ...`), for the caller to merge.
+async fn region_status(members: &[(u64, String)], secret: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let mut rows = Vec::new();
     let mut replication = Vec::new();
-    for (id, (_api, peer)) in &cluster.members {
-        let answer = raft::fetch_status(&peer.to_string(), &cluster.secret).await;
+    let mut chaos = Vec::new();
+    for (id, peer) in members {
+        let answer = raft::fetch_status(peer, secret).await;
         if let Ok(text) = &answer {
             // The leader ships: its replication lines are the ones that count.
             if parse_status(text).get("role").map(String::as_str) == Some("Leader") {
@@ -44,8 +109,13 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
                     .map(str::to_owned)
                     .collect();
             }
+            for line in text.lines().filter(|l| l.starts_with("chaos ")) {
+                if !chaos.iter().any(|c: &String| c == line) {
+                    chaos.push(line.to_owned());
+                }
+            }
         }
-        rows.push((*id, *peer, answer.map(|t| parse_status(&t))));
+        rows.push((*id, peer.clone(), answer.map(|t| parse_status(&t))));
     }
     let leader_last: Option<u64> = rows.iter().find_map(|(_, _, r)| {
         let s = r.as_ref().ok()?;
@@ -53,10 +123,10 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
             .then(|| s.get("last_log_index")?.parse().ok())
             .flatten()
     });
-    println!(
+    out.push(format!(
         "{:<4} {:<20} {:<10} {:<7} {:<6} {:<9} {:<8} {:<5} voters",
         "id", "peer", "role", "leader", "term", "last_log", "applied", "lag"
-    );
+    ));
     for (id, peer, row) in rows {
         match row {
             Ok(s) => {
@@ -68,10 +138,10 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
                     (Some(l), Some(a)) => l.saturating_sub(a).to_string(),
                     _ => "-".into(),
                 };
-                println!(
+                out.push(format!(
                     "{:<4} {:<20} {:<10} {:<7} {:<6} {:<9} {:<8} {:<5} {}",
                     id,
-                    peer.to_string(),
+                    peer,
                     get("role"),
                     get("leader"),
                     get("term"),
@@ -79,18 +149,22 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<()> {
                     get("applied_index"),
                     lag,
                     get("voters")
-                );
+                ));
             }
-            Err(e) => println!("{id:<4} {:<20} unreachable: {e}", peer.to_string()),
+            Err(e) => out.push(format!("{id:<4} {peer:<20} unreachable: {e}")),
         }
     }
     if !replication.is_empty() {
-        println!("\ncross-region replication (from the leader; latency as measured on arrival):");
+        out.push(String::new());
+        out.push(
+            "cross-region replication (from the leader; latency as measured on arrival):".into(),
+        );
         for line in replication {
-            println!("  {line}");
+            out.push(format!("  {line}"));
         }
     }
-    Ok(())
+    out.extend(chaos);
+    out
 }
 
 /// Sends a membership change to the first member that answers (it forwards to the leader).
