@@ -9,5 +9,41 @@
 //! `meridian-tests`.
 
 pub mod checker;
+pub mod client;
+pub mod db;
 pub mod history;
+pub mod nemesis;
+pub mod report;
 pub mod rng;
+pub mod run;
+pub mod workload;
+
+use nemesis::Nemesis;
+use workload::Workload;
+
+/// The (workload, nemesis) pairs `--workload W --nemesis N` names; `all` on either side takes
+/// every one that fits (partition-node only on one region, partition-region and
+/// pause-replication only across regions).
+pub fn plan(workload: &str, nemesis: &str) -> anyhow::Result<Vec<(Workload, Nemesis)>> {
+    use clap::ValueEnum as _;
+    let workloads: Vec<Workload> = if workload == "all" {
+        Workload::ALL.to_vec()
+    } else {
+        vec![Workload::from_str(workload, true).map_err(|e| anyhow::anyhow!("--workload: {e}"))?]
+    };
+    let nemeses: Vec<Nemesis> = if nemesis == "all" {
+        Nemesis::ALL.to_vec()
+    } else {
+        vec![Nemesis::from_str(nemesis, true).map_err(|e| anyhow::anyhow!("--nemesis: {e}"))?]
+    };
+    let pairs: Vec<(Workload, Nemesis)> = workloads
+        .iter()
+        .flat_map(|w| nemeses.iter().map(move |n| (*w, *n)))
+        .filter(|(w, n)| n.fits(w.multi_region()))
+        .collect();
+    anyhow::ensure!(
+        !pairs.is_empty(),
+        "nemesis {nemesis} does not fit workload {workload}"
+    );
+    Ok(pairs)
+}
