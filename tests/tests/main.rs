@@ -9,6 +9,7 @@
 )]
 
 mod batch;
+mod chaos;
 mod crash;
 mod errors;
 mod expressions;

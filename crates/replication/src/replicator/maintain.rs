@@ -97,6 +97,11 @@ impl Replicator {
         {
             return Ok(());
         }
+        if self.paused(table_name, destination) {
+            return Err(format!(
+                "replication of {table_name} to {destination} is paused by a chaos fault"
+            ));
+        }
         for other in meta.replica_destinations() {
             self.ensure_remote(other, &meta).await?;
         }
