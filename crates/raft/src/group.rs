@@ -41,6 +41,10 @@ pub struct RaftSettings {
     pub snapshot_logs_since_last: u64,
     /// Entries kept in the log after a snapshot, for followers that are slightly behind.
     pub max_in_snapshot_log_to_keep: u64,
+    /// Also build a snapshot (and purge the log behind it) once this many bytes of entries
+    /// have been appended since the last such snapshot; 0: by entries only. See
+    /// `compaction.rs` for the resulting bound on the log.
+    pub snapshot_log_bytes_since_last: u64,
     /// Timeout of one InstallSnapshot chunk.
     pub install_snapshot_timeout_ms: u64,
     /// How long `start` waits for this node to become leader (single-node groups only: a
@@ -93,6 +97,7 @@ impl Default for RaftSettings {
             heartbeat_interval_ms: 50,
             snapshot_logs_since_last: 5000,
             max_in_snapshot_log_to_keep: 1000,
+            snapshot_log_bytes_since_last: crate::compaction::SNAPSHOT_LOG_BYTES_SINCE_LAST_DEFAULT,
             install_snapshot_timeout_ms: 3_000,
             leader_wait_timeout_ms: 10_000,
             write_timeout_ms: 10_000,
@@ -302,6 +307,8 @@ pub struct RegionGroup {
     pub(crate) settings: Arc<RaftSettings>,
     startup: Duration,
     extension: Arc<std::sync::OnceLock<Arc<dyn PeerExtension>>>,
+    /// Sizes of the log's entries (compaction by bytes, health).
+    pub(crate) log_bytes: Arc<crate::compaction::LogBytes>,
 }
 
 /// Endpoints served on the peer listener beside the Raft protocol (cross-region replication),
@@ -375,6 +382,7 @@ impl RegionGroup {
             Some(Flusher::start(store.clone()).map_err(|e| RaftError::Fatal(e.to_string()))?)
         };
         let log_store = LogStore::new(store.clone(), flusher.clone());
+        let log_bytes = log_store.log_bytes();
         let state_machine =
             StateMachine::open(store, logic).map_err(|e| RaftError::Fatal(e.to_string()))?;
         let peers = PeerClient::new(&settings.cluster_secret).with_chaos(settings.chaos.clone());
@@ -382,6 +390,11 @@ impl RegionGroup {
         let raft = Raft::new(node_id, config, network, log_store, state_machine)
             .await
             .map_err(from_fatal)?;
+        tokio::spawn(crate::compaction::run(
+            raft.clone(),
+            log_bytes.clone(),
+            settings.snapshot_log_bytes_since_last,
+        ));
         let group = RegionGroup {
             node_id,
             proposals: proposer::spawn(raft.clone(), settings.clock.clone()),
@@ -391,6 +404,7 @@ impl RegionGroup {
             settings: Arc::new(settings),
             startup: Duration::ZERO,
             extension: Arc::new(std::sync::OnceLock::new()),
+            log_bytes,
         };
         let lowest = group
             .settings
@@ -470,6 +484,10 @@ impl RegionGroup {
             text.push_str(&ext.metrics());
         }
         text
+    }
+
+    pub(crate) fn flusher(&self) -> Option<&Flusher> {
+        self.flusher.as_ref()
     }
 
     pub(crate) fn raft(&self) -> &Raft<TypeConfig> {

@@ -8,9 +8,11 @@
 //! hyper-level API types, or on sled; no openraft type appears in its public API.
 
 mod admin;
+mod compaction;
 mod error;
 mod flusher;
 mod group;
+mod health;
 mod log_store;
 mod network;
 mod peer_server;
@@ -25,10 +27,13 @@ mod group_tests;
 mod suite_tests;
 
 pub use admin::{fetch_status, request_membership_change, MembershipChange, MEMBERSHIP_TIMEOUT_MS};
+pub use compaction::{LOG_BYTES_KEPT_AFTER_SNAPSHOT_MAX, SNAPSHOT_LOG_BYTES_SINCE_LAST_DEFAULT};
 pub use error::RaftError;
+pub use flusher::{LOG_FLUSH_ATTEMPTS_MAX, LOG_FLUSH_FAILPOINT_ENV};
 pub use group::{
     ExtensionFuture, GroupMetrics, PeerExtension, RaftSettings, RegionGroup, Role, SharedClock,
     CLUSTER_SECRET_HEADER, EXTENSION_PATH_PREFIX, LEADER_WAIT_MS,
 };
+pub use health::GroupHealth;
 pub use state_machine::StateMachineLogic;
 pub use types::PeerNode;

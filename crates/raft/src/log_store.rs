@@ -10,6 +10,7 @@ use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{RaftLogReader, StorageIOError, Vote};
 use storage::Store;
 
+use crate::compaction::LogBytes;
 use crate::flusher::{Flusher, Waiter};
 use crate::types::{decode, encode, Entry, LogId, StorageError, TypeConfig};
 
@@ -142,6 +143,8 @@ impl RaftLogReader<TypeConfig> for LogReader {
 pub(crate) struct LogStore {
     reader: LogReader,
     flusher: Option<Flusher>,
+    /// Sizes of the entries, for compaction by bytes.
+    bytes: Arc<LogBytes>,
 }
 
 impl LogStore {
@@ -152,7 +155,13 @@ impl LogStore {
                 recent: Arc::default(),
             },
             flusher,
+            bytes: Arc::default(),
         }
+    }
+
+    /// The byte counts the compactor watches.
+    pub(crate) fn log_bytes(&self) -> Arc<LogBytes> {
+        self.bytes.clone()
     }
 
     fn store(&self) -> &Store {
@@ -278,6 +287,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.store()
             .append_log(raw)
             .map_err(|e| StorageIOError::write_logs(&e))?;
+        self.bytes.appended(
+            decoded
+                .iter()
+                .map(|(index, size, _)| (*index, *size as u64)),
+        );
         {
             let mut recent = self.reader.recent();
             for (index, size, entry) in decoded {
@@ -299,6 +313,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
         self.reader.recent().cut_from(log_id.index);
+        self.bytes.truncated(log_id.index);
         self.store()
             .truncate_log(log_id.index)
             .map_err(|e| StorageIOError::write_logs(&e))?;
@@ -315,6 +330,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.write_meta(LAST_PURGED_KEY, &log_id)
             .map_err(|e| StorageIOError::write_logs(&e))?;
         self.reader.recent().cut_upto(log_id.index);
+        self.bytes.purged(log_id.index);
         self.store()
             .purge_log(log_id.index)
             .map_err(|e| StorageIOError::write_logs(&e))?;

@@ -8,6 +8,11 @@ pub enum StorageError {
     /// A read, write, flush or sync failed at the file-system level.
     #[error("storage I/O error: {0}")]
     Io(String),
+    /// A resource the operation needs ran out for now (file descriptors: EMFILE, ENFILE; disk
+    /// space: ENOSPC). Unlike [`StorageError::Io`] it may succeed if retried a little later,
+    /// which is what the Raft log flusher does before giving up.
+    #[error("storage resource exhausted: {0}")]
+    Exhausted(String),
     /// The engine found data it cannot make sense of (checksum failure, torn write).
     #[error("storage corrupted: {0}")]
     Corrupted(String),
@@ -29,9 +34,28 @@ pub enum StorageError {
     Engine(String),
 }
 
+/// `errno` values that mean "out of a resource for now" (Linux numbering, which is also what
+/// the BSDs and macOS use for these three): EMFILE, ENFILE, ENOSPC.
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+const ENOSPC: i32 = 28;
+
+impl StorageError {
+    /// Whether retrying later may succeed (see [`StorageError::Exhausted`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StorageError::Exhausted(_))
+    }
+}
+
 impl From<std::io::Error> for StorageError {
     fn from(e: std::io::Error) -> Self {
-        StorageError::Io(e.to_string())
+        let exhausted = e.kind() == std::io::ErrorKind::StorageFull
+            || matches!(e.raw_os_error(), Some(EMFILE | ENFILE | ENOSPC));
+        if exhausted {
+            StorageError::Exhausted(e.to_string())
+        } else {
+            StorageError::Io(e.to_string())
+        }
     }
 }
 
@@ -45,8 +69,24 @@ impl From<bincode::Error> for StorageError {
 /// names a sled type.
 pub(crate) fn from_sled(e: sled::Error) -> StorageError {
     match e {
-        sled::Error::Io(io) => StorageError::Io(io.to_string()),
+        sled::Error::Io(io) => StorageError::from(io),
         sled::Error::Corruption { at, .. } => StorageError::Corrupted(format!("at {at:?}")),
         other => StorageError::Engine(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t10_exhausted_resources_are_transient() {
+        for errno in [EMFILE, ENFILE, ENOSPC] {
+            let e = StorageError::from(std::io::Error::from_raw_os_error(errno));
+            assert!(e.is_transient(), "{errno}: {e}");
+        }
+        let eio = StorageError::from(std::io::Error::from_raw_os_error(5));
+        assert!(!eio.is_transient());
+        assert!(!StorageError::Corrupted("x".into()).is_transient());
     }
 }
