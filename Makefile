@@ -14,13 +14,17 @@ export CARGO_TARGET_DIR
 TARGET_ABS := $(abspath $(CARGO_TARGET_DIR))
 # The binary the end-to-end suites spawn.
 MERIDIAN_BIN ?= $(TARGET_ABS)/debug/meridian
+# `make jepsen`: runs per (workload, nemesis) pair, seconds of load per run, first seed.
+JEPSEN_RUNS ?= 5
+JEPSEN_SECONDS ?= 60
+JEPSEN_SEED ?= 1
 # Seconds each fuzz target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
 
 PY_REQUIREMENTS := tests/python/requirements.txt
 PY_STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run build test verify bench bench-region fuzz venv test-rust test-python clean-venv
+.PHONY: run build test verify bench bench-region fuzz venv test-rust test-python clean-venv jepsen
 
 ## run: the server from a release build (extra flags: make run ARGS="--in-memory")
 run:
@@ -70,6 +74,14 @@ bench:
 ## bench-region: a 3-node region next to a single node, and leader failover over 10 trials
 bench-region:
 	scripts/bench-region.sh
+
+## jepsen: every fault run (workload × nemesis, JEPSEN_RUNS × JEPSEN_SECONDS each); report in
+## jepsen/REPORT.md, histories under $(CARGO_TARGET_DIR)/jepsen (the short run is in `make test`)
+jepsen:
+	$(CARGO) build -p meridian-server -p meridian-jepsen
+	MERIDIAN_BIN=$(MERIDIAN_BIN) $(TARGET_ABS)/debug/meridian-jepsen --workload all --nemesis all \
+	  --runs $(JEPSEN_RUNS) --duration-s $(JEPSEN_SECONDS) --seed $(JEPSEN_SEED) \
+	  --out $(TARGET_ABS)/jepsen --report jepsen/REPORT.md
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (needs cargo-fuzz and a nightly toolchain)
 fuzz:
