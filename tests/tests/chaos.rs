@@ -126,7 +126,12 @@ async fn wait_value(c: &Client, table: &str, pk: &str, v: Option<&str>, timeout:
 
 /// Waits until `table` exists (ACTIVE) in every region of the lab.
 async fn wait_everywhere(lab: &DevLab, table: &str) {
-    for i in 0..REGIONS.len() {
+    wait_everywhere_of(lab, table, REGIONS.len()).await;
+}
+
+/// Waits until `table` exists in the lab's first `regions` regions.
+async fn wait_everywhere_of(lab: &DevLab, table: &str, regions: usize) {
+    for i in 0..regions {
         let c = lab.client(i);
         let deadline = Instant::now() + Duration::from_secs(20);
         while c.describe_table().table_name(table).send().await.is_err() {
@@ -417,6 +422,57 @@ async fn t10_injected_errors_exercise_sdk_retries() {
     .await;
     assert_eq!(status, 200);
     assert!(!head.contains("x-meridian-chaos"), "{head}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_slow_and_lossy_links_between_regions() {
+    let lab = DevLab::start(&["us-east-1", "eu-west-1"]);
+    let east = lab.client(0);
+    let west = lab.client(1);
+    create_simple_table(&east, "slow").await;
+    wait_everywhere_of(&lab, "slow", 2).await;
+    tracing_phase("--- 800 ms on the east->west link: replication takes at least that");
+    lab.chaos_ok(&[
+        "delay",
+        "--from",
+        "us-east-1",
+        "--to",
+        "eu-west-1",
+        "--latency-ms",
+        "800",
+        "--jitter-ms",
+        "100",
+    ])
+    .await;
+    let started = Instant::now();
+    put(&east, "slow", "k", "1").await;
+    wait_value(&west, "slow", "k", Some("1"), CONVERGE).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    let status = lab.status().await;
+    let latency = figures(
+        &status,
+        "replication us-east-1->eu-west-1",
+        "latency_last_ms",
+    );
+    assert!(latency.iter().any(|&ms| ms >= 800), "{latency:?}\n{status}");
+    tracing_phase(
+        "--- the other direction is untouched; a link that drops everything delivers nothing",
+    );
+    lab.chaos_ok(&["clear"]).await;
+    lab.chaos_ok(&["delay", "--from", "us-east-1", "--drop", "1"])
+        .await;
+    put(&east, "slow", "lost", "1").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(get_v(&west, "slow", "lost").await, None);
+    let status = lab.status().await;
+    let retries = figures(&status, "replication us-east-1->eu-west-1", "retries");
+    assert!(retries.iter().any(|&n| n >= 1), "{retries:?}\n{status}");
+    lab.chaos_ok(&["clear"]).await;
+    wait_value(&west, "slow", "lost", Some("1"), CONVERGE).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
