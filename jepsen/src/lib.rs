@@ -47,3 +47,38 @@ pub fn plan(workload: &str, nemesis: &str) -> anyhow::Result<Vec<(Workload, Neme
     );
     Ok(pairs)
 }
+
+/// Applies every checker that fits a saved history's operations (registers: linearizability;
+/// sets: lost adds; cross-region: lost and foreign values); returns a summary and whether
+/// every one passed.
+pub fn check_saved(ops: &[history::Op]) -> (String, bool) {
+    use history::OpKind;
+    let mut lines = Vec::new();
+    let mut passed = true;
+    if ops
+        .iter()
+        .any(|o| matches!(o.kind, OpKind::Read | OpKind::Cas))
+    {
+        let r = checker::linearizable::check(ops);
+        passed &= r.passed();
+        lines.push(format!(
+            "linearizability: {} {:?}",
+            r.verdict(),
+            r.violations
+        ));
+    }
+    if ops.iter().any(|o| o.kind == OpKind::Add) {
+        let r = checker::lost::check_sets(ops);
+        passed &= r.passed();
+        lines.push(format!("sets: {r:?}"));
+    } else if ops
+        .iter()
+        .any(|o| o.kind == OpKind::FinalRead && o.key.starts_with(checker::lost::UNIQUE_KEY_PREFIX))
+    {
+        let r = checker::lost::check_cross_region(ops);
+        passed &= r.passed();
+        lines.push(format!("cross-region: {r:?}"));
+    }
+    lines.push(if passed { "pass".into() } else { "FAIL".into() });
+    (lines.join("\n"), passed)
+}

@@ -43,6 +43,10 @@ struct Args {
     /// The markdown report.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Only check a saved history (history.jsonl) with the checkers that fit its operations,
+    /// and exit non-zero if one fails.
+    #[arg(long, value_name = "HISTORY")]
+    check: Option<PathBuf>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -59,6 +63,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<bool> {
+    if let Some(path) = &args.check {
+        let ops = meridian_jepsen::history::load(path)?;
+        let (text, passed) = meridian_jepsen::check_saved(&ops);
+        println!("{text}");
+        return Ok(passed);
+    }
     let pairs = plan(&args.workload, &args.nemesis)?;
     std::fs::create_dir_all(&args.out)?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
