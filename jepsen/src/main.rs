@@ -73,8 +73,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     std::fs::create_dir_all(&args.out)?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut results = Vec::new();
-    for (workload, nemesis) in pairs {
-        for r in 0..args.runs {
+    // Runs outer, pairs inner: a long run cut short still covers every pair.
+    for r in 0..args.runs {
+        for &(workload, nemesis) in &pairs {
             let cfg = RunConfig {
                 workload,
                 nemesis,

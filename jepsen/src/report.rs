@@ -6,6 +6,9 @@ use crate::run::RunResult;
 
 /// Renders `results` (with the command line that produced them) as markdown.
 pub fn markdown(results: &[RunResult], command: &str) -> String {
+    let mut sorted: Vec<&RunResult> = results.iter().collect();
+    sorted.sort_by_key(|r| (r.workload, r.nemesis, r.run));
+    let results = sorted;
     let mut out = String::new();
     let passed = results.iter().filter(|r| r.passed()).count();
     let _ = writeln!(out, "# Meridian jepsen report\n");
@@ -23,7 +26,7 @@ pub fn markdown(results: &[RunResult], command: &str) -> String {
         out,
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
-    for r in results {
+    for r in &results {
         let lin = r
             .linearizability
             .as_ref()
@@ -65,7 +68,7 @@ pub fn markdown(results: &[RunResult], command: &str) -> String {
             if r.passed() { "pass" } else { "**FAIL**" }
         );
     }
-    let failures: Vec<&RunResult> = results.iter().filter(|r| !r.passed()).collect();
+    let failures: Vec<&RunResult> = results.iter().copied().filter(|r| !r.passed()).collect();
     if !failures.is_empty() {
         let _ = writeln!(out, "\n## Failures\n");
         for r in failures {
