@@ -82,3 +82,23 @@ pub fn check_saved(ops: &[history::Op]) -> (String, bool) {
     lines.push(if passed { "pass".into() } else { "FAIL".into() });
     (lines.join("\n"), passed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_pairs_only_where_the_nemesis_fits() {
+        let pairs = plan("all", "all").expect("plan");
+        assert_eq!(pairs.len(), 13);
+        assert!(pairs.contains(&(Workload::Register, Nemesis::PartitionNode)));
+        assert!(!pairs.contains(&(Workload::Register, Nemesis::PauseReplication)));
+        assert!(!pairs.contains(&(Workload::CrossRegion, Nemesis::PartitionNode)));
+        assert_eq!(
+            plan("set", "kill").expect("plan"),
+            vec![(Workload::Set, Nemesis::Kill)]
+        );
+        assert!(plan("register", "partition-region").is_err());
+        assert!(plan("bank", "kill").is_err());
+    }
+}
