@@ -9,9 +9,12 @@
 //! [`LOG_BYTES_KEPT_AFTER_SNAPSHOT_MAX`] (followers a little behind still catch up from the
 //! log; the others get the snapshot).
 //!
-//! The bound on the log: `snapshot_log_bytes_since_last` + [`LOG_BYTES_KEPT_AFTER_SNAPSHOT_MAX`]
-//! + what is appended while one snapshot is built (one proposal batch or request at most per
-//! entry), i.e. about 100 MiB with the defaults, whatever the entry size.
+//! The bound on the log is the sum of `snapshot_log_bytes_since_last`,
+//! [`LOG_BYTES_KEPT_AFTER_SNAPSHOT_MAX`] and what is appended while one snapshot is built (a
+//! few entries of at most one proposal batch or request each): about 112 MiB with the
+//! defaults (64 + 32 + one 16 MiB request), whatever the entry size. On disk, sled adds the
+//! snapshot, the state and replaced blobs it has not reclaimed yet (see `storage`'s
+//! `purge_log`).
 //!
 //! [`RaftSettings::snapshot_log_bytes_since_last`]: crate::RaftSettings::snapshot_log_bytes_since_last
 

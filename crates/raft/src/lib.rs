@@ -22,6 +22,8 @@ mod types;
 mod wire;
 
 #[cfg(test)]
+mod compaction_tests;
+#[cfg(test)]
 mod group_tests;
 #[cfg(test)]
 mod suite_tests;

@@ -107,11 +107,13 @@ impl Store {
         }
     }
 
-    /// Deletes every entry with index `<= upto` (covered by a snapshot), as one batch.
+    /// Deletes every entry with index `<= upto` (covered by a snapshot), as one batch, and
+    /// lets sled reclaim their space (see `SledBackend::roll_segment`).
     pub fn purge_log(&self, upto: u64) -> Result<(), StorageError> {
         match &self.inner.backend {
             Backend::Sled(s) => {
-                remove_log_range(s, (Bound::Unbounded, Bound::Included(index_key(upto))))
+                remove_log_range(s, (Bound::Unbounded, Bound::Included(index_key(upto))))?;
+                s.roll_segment()
             }
             Backend::Memory(m) => m.purge_log(upto),
         }
