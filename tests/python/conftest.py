@@ -21,6 +21,9 @@ READY_PREFIX = "Meridian ready on "
 READY_TIMEOUT_S = 30
 SHUTDOWN_TIMEOUT_S = 15
 REGION = "us-east-1"
+# Admin calls (POST /_meridian/ttl/sweep) carry this secret; every spawned node gets it.
+ADMIN_SECRET = "meridian-test-admin-secret"
+ADMIN_HEADERS = {"x-meridian-admin-secret": ADMIN_SECRET}
 CREDENTIALS = {"aws_access_key_id": "AKIDMERIDIANTEST", "aws_secret_access_key": "meridian-test-secret"}
 
 
@@ -48,6 +51,7 @@ class Meridian:
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
+            env={**os.environ, "MERIDIAN_ADMIN_SECRET": ADMIN_SECRET},
         )
         lines: "queue.Queue[str]" = queue.Queue()
 

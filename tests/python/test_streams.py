@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import CREDENTIALS, REGION
+from conftest import ADMIN_HEADERS, CREDENTIALS, REGION
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_ttl_delete_in_stream_with_service_identity(client, streams, endpoint, t
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
     client.put_item(TableName=table_name, Item={"pk": {"S": "gone"}, "expires": {"N": str(int(time.time()) - 5)}})
 
-    request = urllib.request.Request(endpoint + "/_meridian/ttl/sweep", data=b"", method="POST")
+    request = urllib.request.Request(endpoint + "/_meridian/ttl/sweep", data=b"", method="POST", headers=ADMIN_HEADERS)
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
     assert "Item" not in client.get_item(TableName=table_name, Key={"pk": {"S": "gone"}})
@@ -176,7 +176,7 @@ def test_cli_stream_consumer_and_ttl(endpoint, tmp_path, table_name):
         "--expression-attribute-values", json.dumps({":s": {"S": "paid"}}),
     )["Items"]
     assert paid == [{"pk": {"S": "order-1"}, "status": {"S": "paid"}}]
-    request = urllib.request.Request(endpoint + "/_meridian/ttl/sweep", data=b"", method="POST")
+    request = urllib.request.Request(endpoint + "/_meridian/ttl/sweep", data=b"", method="POST", headers=ADMIN_HEADERS)
     with urllib.request.urlopen(request, timeout=30) as response:
         assert json.loads(response.read())["Expired"] == 1
 

@@ -100,13 +100,32 @@ impl Server {
 
     /// Spawns the binary with exactly `args` (plus nothing) and waits for the ready line.
     pub fn spawn(args: &[String]) -> anyhow::Result<Server> {
+        Server::spawn_launched(args, &Launch::default())
+    }
+
+    /// Like [`Server::spawn`], launched as `launch` says (a descriptor limit, environment).
+    pub fn spawn_launched(args: &[String], launch: &Launch) -> anyhow::Result<Server> {
         let bin = binary_path()?;
         let log_dir = tempfile::tempdir()?;
         let stderr_path = log_dir.path().join("stderr.log");
         let stderr = File::create(&stderr_path)?;
-        let mut child = Command::new(&bin)
+        let mut command = match launch.fd_limit {
+            // `ulimit -n` sets the soft and the hard limit, so the server cannot raise it.
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(&bin);
+                sh
+            }
+            None => Command::new(&bin),
+        };
+        let mut child = command
             .args(args)
+            .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_BACKTRACE", "1")
+            // Admin calls (the TTL sweep) need the admin secret.
+            .env(ADMIN_SECRET_ENV, TEST_ADMIN_SECRET)
             // Warnings and errors land in the stderr log shown when a test fails; set
             // MERIDIAN_LOG yourself for more.
             .env(
@@ -178,6 +197,16 @@ impl Server {
             stderr_path,
             _log_dir: log_dir,
         })
+    }
+
+    /// Waits up to `timeout` for the process to exit on its own; its status, if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
+        let child = self.child.as_mut().context("server already stopped")?;
+        let status = wait_timeout(child, timeout)?;
+        if status.is_some() {
+            self.child = None;
+        }
+        Ok(status)
     }
 
     /// `http://127.0.0.1:<port>` as printed by the server.
@@ -349,13 +378,28 @@ pub fn streams_client_for(url: &str) -> aws_sdk_dynamodbstreams::Client {
 
 /// POSTs an empty body to `path` on 127.0.0.1:`port` and returns the response body; fails
 /// unless the status is 200.
+/// How [`Server::spawn_launched`] starts the binary, beyond its arguments.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Run under `ulimit -n <limit>` (soft and hard).
+    pub fd_limit: Option<u32>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+/// The environment variable that gives a spawned node its admin secret.
+pub const ADMIN_SECRET_ENV: &str = "MERIDIAN_ADMIN_SECRET";
+/// The admin secret of every node the tests spawn.
+pub const TEST_ADMIN_SECRET: &str = "meridian-test-admin-secret";
+
 fn post_raw(port: u16, path: &str) -> anyhow::Result<String> {
     use std::io::Write as _;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_millis(OPERATION_TIMEOUT_MS)))?;
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\
+         x-meridian-admin-secret: {TEST_ADMIN_SECRET}\r\nConnection: close\r\n\r\n"
     )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;

@@ -24,6 +24,7 @@ mod limits;
 mod protocol;
 mod query_scan;
 mod region;
+mod resilience;
 mod stream_global;
 mod streams;
 mod tables;

@@ -17,6 +17,7 @@ mod describe;
 mod error;
 mod exprs;
 mod global;
+mod health;
 mod index_updates;
 mod index_views;
 mod indexes;
@@ -24,6 +25,7 @@ mod items;
 mod legacy;
 mod local;
 mod operation;
+mod options;
 mod query;
 mod region;
 mod request;
@@ -59,13 +61,19 @@ mod tests;
 pub use backfill::run_backfill;
 pub use capacity::{CapacityMode, Consumed};
 pub use chaos::CHAOS_HEADER;
-pub use error::{ApiError, CatalogEntry, ThrottlingReason, Throttled};
+pub use error::{ApiError, CatalogEntry, Throttled, ThrottlingReason};
+pub use health::{Health, HEALTH_PATH};
 pub use local::LocalRegion;
 pub use operation::{Operation, TARGET_PREFIX};
+pub use options::{
+    is_loopback_host, CorsOrigins, ServeOptions, ADMIN_SECRET_HEADER, BODY_READ_TIMEOUT_MS_DEFAULT,
+    CONNECTION_IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT,
+};
 pub use region::{BoxFuture, Region};
 pub use request::{decode, decode_request, execute, Request, RequestContext};
 pub use server::{
-    serve, serve_routed, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT_MS,
+    serve, serve_routed, serve_with, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS,
+    SHUTDOWN_DRAIN_TIMEOUT_MS,
 };
 pub use sigv4::credential_region;
 pub use streams::{StreamOperation, STREAMS_TARGET_PREFIX};

@@ -51,4 +51,10 @@ pub trait Region: Send + Sync {
     fn chaos(&self) -> Option<&chaos::NodeChaos> {
         None
     }
+
+    /// Whether this node can serve now (Raft core running, leader known, storage writable),
+    /// for the health check. The default assumes it can.
+    fn health(&self) -> crate::health::Health {
+        crate::health::Health::assumed()
+    }
 }

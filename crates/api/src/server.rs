@@ -1,6 +1,11 @@
 //! The HTTP/1.1 front door: one hyper connection task per client, keep-alive, a bounded body,
 //! DynamoDB's headers on every response, and graceful shutdown that lets requests in flight
 //! finish (up to a bound) while idle connections close at once.
+//!
+//! Bounded against slow and stalled clients ([`ServeOptions`]): at most `max_connections`
+//! open connections (a new one beyond that gets a 503 ServiceUnavailable and is closed, so
+//! the node keeps file descriptors for its log and snapshots), a deadline on each body, and
+//! an idle limit per connection.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -9,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
-    HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN,
+    HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST,
 };
 use http::{Method, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -18,7 +23,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument as _;
 
 use model::limits::REQUEST_BODY_BYTES_MAX;
@@ -26,19 +31,23 @@ use model::limits::REQUEST_BODY_BYTES_MAX;
 use crate::chaos;
 use crate::cors;
 use crate::error::ApiError;
+use crate::health::HEALTH_PATH;
 use crate::operation::Operation;
+use crate::options::{is_loopback_host, secret_matches, ServeOptions, ADMIN_SECRET_HEADER};
 use crate::request::{decode, execute, RequestContext};
 use crate::sigv4::credential_region;
 use crate::streams::{self, StreamOperation};
 use crate::ttl::{self, TTL_SWEEP_PATH};
 use crate::Region;
 
-/// How long a client may take to send a request's headers.
-pub const HEADER_READ_TIMEOUT_MS: u64 = 30_000;
+/// How long a client may take to send a request's headers (the default idle limit).
+pub const HEADER_READ_TIMEOUT_MS: u64 = crate::options::CONNECTION_IDLE_TIMEOUT_MS_DEFAULT;
 /// How long shutdown waits for requests in flight before giving up on them.
 pub const SHUTDOWN_DRAIN_TIMEOUT_MS: u64 = 10_000;
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 pub const ACCEPT_ERROR_BACKOFF_MS: u64 = 50;
+/// At most one "connection limit reached" warning per this many ms.
+const LIMIT_WARNING_INTERVAL_MS: u64 = 10_000;
 
 const JSON_1_0: HeaderValue = HeaderValue::from_static("application/x-amz-json-1.0");
 const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
@@ -47,7 +56,8 @@ const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
 
 /// Serves the DynamoDB API on `listener` until `shutdown` completes, then stops accepting,
 /// asks every connection to close after its current request, and waits for them (at most
-/// [`SHUTDOWN_DRAIN_TIMEOUT_MS`]).
+/// [`SHUTDOWN_DRAIN_TIMEOUT_MS`]). Default limits ([`ServeOptions::for_addr`]), no admin
+/// secret.
 pub async fn serve<F>(
     listener: TcpListener,
     region: Arc<dyn Region>,
@@ -70,6 +80,26 @@ pub async fn serve_routed<F>(
 where
     F: Future<Output = ()> + Send,
 {
+    let options = match listener.local_addr() {
+        Ok(addr) => ServeOptions::for_addr(addr),
+        Err(_) => ServeOptions::default(),
+    };
+    serve_with(listener, regions, options, shutdown).await
+}
+
+/// Like [`serve_routed`], with the listener's limits and rules given.
+pub async fn serve_with<F>(
+    listener: TcpListener,
+    regions: Vec<Arc<dyn Region>>,
+    options: ServeOptions,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
+    let options = Arc::new(options);
+    let connections = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let mut last_limit_warning: Option<std::time::Instant> = None;
     let regions: Arc<[Arc<dyn Region>]> = regions.into();
     let Some(first) = regions.first() else {
         return Err(std::io::Error::other(
@@ -81,7 +111,13 @@ where
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, region = %region_name, routed = regions.len() > 1, "api listening");
+        tracing::info!(
+            %addr,
+            region = %region_name,
+            routed = regions.len() > 1,
+            max_connections = options.max_connections,
+            "api listening"
+        );
     }
     loop {
         let accepted = tokio::select! {
@@ -96,14 +132,30 @@ where
                 continue;
             }
         };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            let now = std::time::Instant::now();
+            let warn = last_limit_warning.is_none_or(|at| {
+                now.duration_since(at) >= Duration::from_millis(LIMIT_WARNING_INTERVAL_MS)
+            });
+            if warn {
+                last_limit_warning = Some(now);
+                tracing::warn!(
+                    max_connections = options.max_connections,
+                    "api connection limit reached: new connections get 503 and are closed"
+                );
+            }
+            refuse(&stream);
+            continue;
+        };
         // Small request/response exchanges: do not wait for Nagle.
         let _ = stream.set_nodelay(true);
         let router = Router {
             regions: Arc::clone(&regions),
             default: Arc::clone(&first),
+            options: Arc::clone(&options),
         };
         let stop = stop_rx.clone();
-        tokio::spawn(serve_connection(stream, router, stop));
+        tokio::spawn(serve_connection(stream, router, stop, permit));
     }
     drop(listener);
     drop(stop_rx);
@@ -119,18 +171,39 @@ where
     Ok(())
 }
 
+/// Answers a connection over the limit with a 503 ServiceUnavailable (if the socket takes it
+/// at once; nothing is read and nothing waits) and closes it.
+fn refuse(stream: &tokio::net::TcpStream) {
+    let error =
+        ApiError::Unavailable("The server has too many open connections; retry the request".into());
+    let body = error.body();
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.0\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&body);
+    let _ = stream.try_write(&bytes);
+}
+
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     router: Router,
     mut stop: watch::Receiver<bool>,
+    permit: OwnedSemaphorePermit,
 ) {
+    let idle_timeout = Duration::from_millis(router.options.idle_timeout_ms);
     let service = service_fn(move |request: http::Request<Incoming>| {
         let region = router.route(&request);
-        async move { Ok::<_, Infallible>(handle(request, &*region).await) }
+        let options = Arc::clone(&router.options);
+        async move { Ok::<_, Infallible>(handle(request, &*region, &options).await) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(HEADER_READ_TIMEOUT_MS))
+        // Also the idle limit: hyper runs this timer from the end of one exchange until the
+        // next request's headers are in.
+        .header_read_timeout(idle_timeout)
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
@@ -149,13 +222,16 @@ async fn serve_connection(
             }
         }
     }
-    // `stop` drops here, which is how `serve` counts open connections.
+    // `stop` drops here, which is how `serve` counts open connections; `permit` frees a
+    // connection slot.
+    drop(permit);
 }
 
 /// The regions a listener serves.
 struct Router {
     regions: Arc<[Arc<dyn Region>]>,
     default: Arc<dyn Region>,
+    options: Arc<ServeOptions>,
 }
 
 impl Router {
@@ -175,31 +251,79 @@ impl Router {
     }
 }
 
-/// Answers one HTTP request, with CORS headers when a browser asks.
-async fn handle(request: http::Request<Incoming>, region: &dyn Region) -> Response<Full<Bytes>> {
-    if request.method() == Method::OPTIONS {
-        return cors::preflight(request.headers());
+/// Answers one HTTP request: the Host check, then CORS headers when a browser asks.
+async fn handle(
+    request: http::Request<Incoming>,
+    region: &dyn Region,
+    options: &ServeOptions,
+) -> Response<Full<Bytes>> {
+    if options.loopback_hosts_only {
+        let host = request.headers().get(HOST).and_then(|v| v.to_str().ok());
+        // HTTP/1.1 requires Host; a request without one cannot come from a browser.
+        if host.is_some_and(|host| !is_loopback_host(host)) {
+            let error = ApiError::MissingAuthenticationToken(
+                "The Host header names no loopback address; this endpoint only answers \
+                 requests for localhost, 127.0.0.1 or [::1]"
+                    .into(),
+            );
+            return error_response(&error, "");
+        }
     }
-    let cross_origin = request.headers().contains_key(ORIGIN);
-    let mut response = answer(request, region).await;
-    if cross_origin {
-        cors::allow(response.headers_mut());
+    if request.method() == Method::OPTIONS {
+        return cors::preflight(request.headers(), &options.cors);
+    }
+    let request_headers = request.headers().clone();
+    let mut response = answer(request, region, options).await;
+    if request_headers.contains_key(http::header::ORIGIN) {
+        cors::allow(&request_headers, &options.cors, response.headers_mut());
     }
     response
 }
 
+/// Answers a GET: the health check, `/` (which says healthy only when it is), else 404.
+fn answer_get(path: &str, region: &dyn Region, request_id: &str) -> Response<Full<Bytes>> {
+    let health = region.health();
+    let status = if health.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let (status, body, content_type) = match path {
+        HEALTH_PATH => (
+            status,
+            health.body(region.region_name()),
+            "application/json",
+        ),
+        "/" if health.is_healthy() => (
+            status,
+            format!("healthy: meridian {}", region.region_name()).into_bytes(),
+            "text/plain",
+        ),
+        "/" => (
+            status,
+            format!("unavailable: meridian {}", region.region_name()).into_bytes(),
+            "text/plain",
+        ),
+        _ => (StatusCode::NOT_FOUND, b"not found".to_vec(), "text/plain"),
+    };
+    let mut response = respond(status, body, request_id);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 /// Answers one DynamoDB (or health) request.
-async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Response<Full<Bytes>> {
+async fn answer(
+    request: http::Request<Incoming>,
+    region: &dyn Region,
+    options: &ServeOptions,
+) -> Response<Full<Bytes>> {
     let mut id_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
     let (parts, body) = request.into_parts();
     if parts.method == Method::GET {
-        let text = format!("healthy: meridian {}", region.region_name());
-        let mut response = respond(StatusCode::OK, text.into_bytes(), request_id);
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        return response;
+        return answer_get(parts.uri.path(), region, request_id);
     }
     let header = |name| {
         parts
@@ -221,6 +345,22 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
     let Some(route) = route else {
         return error_response(&ApiError::UnknownOperation, request_id);
     };
+    if matches!(route, Route::SweepTtl) {
+        let given = parts
+            .headers
+            .get(ADMIN_SECRET_HEADER)
+            .map(HeaderValue::as_bytes);
+        let allowed = match (&options.admin_secret, given) {
+            (Some(secret), Some(given)) => secret_matches(secret.as_bytes(), given),
+            _ => false,
+        };
+        if !allowed {
+            let error = ApiError::MissingAuthenticationToken(format!(
+                "Admin calls need the admin secret in the {ADMIN_SECRET_HEADER} header"
+            ));
+            return error_response(&error, request_id);
+        }
+    }
     let ctx = RequestContext {
         request_id,
         signed_region: header(AUTHORIZATION).and_then(credential_region),
@@ -237,7 +377,24 @@ async fn answer(request: http::Request<Incoming>, region: &dyn Region) -> Respon
         if declared.is_some_and(|len| len > REQUEST_BODY_BYTES_MAX as u64) {
             return error_response(&ApiError::RequestTooLarge, request_id);
         }
-        let body = match Limited::new(body, REQUEST_BODY_BYTES_MAX).collect().await {
+        let deadline = Duration::from_millis(options.body_read_timeout_ms);
+        let read = tokio::time::timeout(
+            deadline,
+            Limited::new(body, REQUEST_BODY_BYTES_MAX).collect(),
+        );
+        let Ok(read) = read.await else {
+            // A stalled body: answer and close the connection, freeing its slot.
+            let error = ApiError::Serialization(format!(
+                "The request body was not received within {} ms",
+                options.body_read_timeout_ms
+            ));
+            let mut response = error_response(&error, request_id);
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        };
+        let body = match read {
             Ok(collected) => collected.to_bytes(),
             Err(error) => {
                 let too_large = error.is::<http_body_util::LengthLimitError>();

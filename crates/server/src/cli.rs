@@ -275,9 +275,25 @@ pub struct ServeArgs {
     /// credential and region name.
     #[arg(long = "shared-db")]
     pub shared_db: bool,
-    /// Accepted for DynamoDB Local compatibility and ignored.
-    #[arg(long = "cors", hide = true)]
+    /// Browser origins allowed to read answers (CORS), comma-separated, or `*` (the default,
+    /// as DynamoDB Local).
+    #[arg(long = "cors")]
     pub cors: Option<String>,
+    /// Open API connections at most (default 512, and never more than the file-descriptor
+    /// limit minus a reserve for the log and snapshots); beyond it a connection gets a 503.
+    #[arg(long = "max-connections")]
+    pub max_connections: Option<usize>,
+    /// Milliseconds a client may take to send a request body. Default 10000.
+    #[arg(long = "body-read-timeout-ms")]
+    pub body_read_timeout_ms: Option<u64>,
+    /// Milliseconds an API connection may stay idle (or take to send headers). Default 30000.
+    #[arg(long = "idle-timeout-ms")]
+    pub idle_timeout_ms: Option<u64>,
+    /// The secret admin calls (`POST /_meridian/ttl/sweep`) carry in the
+    /// `x-meridian-admin-secret` header. Default: `MERIDIAN_ADMIN_SECRET`, the config's
+    /// `[api] admin_secret`, the cluster secret, or one generated at start (logged).
+    #[arg(long = "admin-secret")]
+    pub admin_secret: Option<String>,
     /// Accepted for DynamoDB Local compatibility and ignored.
     #[arg(long = "delay-transient-statuses", hide = true)]
     pub delay_transient_statuses: bool,

@@ -36,6 +36,105 @@ pub struct FileConfig {
     /// The other regions, for global tables. Requires `[cluster]` (its secret and this node's
     /// peer listener carry cross-region traffic too).
     pub replication: Option<ReplicationSection>,
+    /// The API listener's limits and rules.
+    #[serde(default)]
+    pub api: ApiSection,
+}
+
+/// `[api]`: the DynamoDB listener's limits and rules; flags win over these.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Open connections at most (default 512; capped by the file-descriptor limit).
+    pub max_connections: Option<usize>,
+    /// Milliseconds a client may take to send a body (default 10000).
+    pub body_read_timeout_ms: Option<u64>,
+    /// Milliseconds a connection may stay idle (default 30000).
+    pub idle_timeout_ms: Option<u64>,
+    /// CORS origins, comma-separated, or "*" (the default).
+    pub cors: Option<String>,
+    /// The admin secret (see `--admin-secret`).
+    pub admin_secret: Option<String>,
+}
+
+/// Environment variable that supplies the admin secret (after `--admin-secret`).
+pub const ADMIN_SECRET_ENV: &str = "MERIDIAN_ADMIN_SECRET";
+
+/// Where a node's admin secret came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminSecretSource {
+    /// `--admin-secret`, `MERIDIAN_ADMIN_SECRET` or `[api] admin_secret`.
+    Configured,
+    /// The cluster secret.
+    Cluster,
+    /// Generated at start (no other was given).
+    Generated,
+}
+
+/// The API listener's settings, resolved from flags, the file and the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub max_connections: usize,
+    pub body_read_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub cors: String,
+    pub admin_secret: String,
+    pub admin_secret_source: AdminSecretSource,
+}
+
+impl ApiConfig {
+    /// Merges flags (which win), `MERIDIAN_ADMIN_SECRET`, the file's `[api]` and the cluster
+    /// secret.
+    pub fn resolve(args: &ServeArgs, node: &NodeConfig) -> Result<ApiConfig, ConfigError> {
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?.api,
+            None => ApiSection::default(),
+        };
+        let configured = args
+            .admin_secret
+            .clone()
+            .or_else(|| std::env::var(ADMIN_SECRET_ENV).ok())
+            .or(file.admin_secret)
+            .filter(|s| !s.is_empty());
+        let (admin_secret, admin_secret_source) = match (configured, &node.cluster) {
+            (Some(secret), _) => (secret, AdminSecretSource::Configured),
+            (None, Some(cluster)) => (cluster.secret.clone(), AdminSecretSource::Cluster),
+            (None, None) => (
+                uuid::Uuid::new_v4().simple().to_string(),
+                AdminSecretSource::Generated,
+            ),
+        };
+        let config = ApiConfig {
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(api::MAX_CONNECTIONS_DEFAULT),
+            body_read_timeout_ms: args
+                .body_read_timeout_ms
+                .or(file.body_read_timeout_ms)
+                .unwrap_or(api::BODY_READ_TIMEOUT_MS_DEFAULT),
+            idle_timeout_ms: args
+                .idle_timeout_ms
+                .or(file.idle_timeout_ms)
+                .unwrap_or(api::CONNECTION_IDLE_TIMEOUT_MS_DEFAULT),
+            cors: args
+                .cors
+                .clone()
+                .or(file.cors)
+                .unwrap_or_else(|| "*".into()),
+            admin_secret,
+            admin_secret_source,
+        };
+        if config.max_connections == 0 {
+            return Err(ConfigError::Api(
+                "max_connections must be at least 1".into(),
+            ));
+        }
+        if config.body_read_timeout_ms == 0 || config.idle_timeout_ms == 0 {
+            return Err(ConfigError::Api("timeouts must be at least 1 ms".into()));
+        }
+        Ok(config)
+    }
 }
 
 /// `[ttl]`: the region leader's sweeper of expired items.
@@ -165,6 +264,8 @@ pub enum ConfigError {
     Raft(String),
     #[error("invalid [replication]: {0}")]
     Replication(String),
+    #[error("invalid [api]: {0}")]
+    Api(String),
 }
 
 /// A multi-node region's group, resolved and validated.

@@ -1,7 +1,6 @@
 //! One node: its store, its region's Raft group with the table engine as state machine, and the
 //! DynamoDB API in front of them.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -80,6 +79,17 @@ impl api::Region for RegionHandle {
 
     fn chaos(&self) -> Option<&chaos::NodeChaos> {
         Some(&self.chaos)
+    }
+
+    fn health(&self) -> api::Health {
+        let health = self.group.health();
+        api::Health {
+            raft_running: health.raft_running,
+            leader: health.leader,
+            role: format!("{:?}", health.role),
+            storage_writable: health.storage_writable,
+            failure: health.failure,
+        }
     }
 }
 
@@ -319,16 +329,6 @@ impl Node {
     /// The node's store (kept by `meridian dev` to restart a stopped node on it).
     pub fn store(&self) -> storage::Store {
         self.region.store.clone()
-    }
-
-    /// Serves the DynamoDB API on `listener` until `shutdown` completes.
-    pub async fn serve(
-        &self,
-        listener: tokio::net::TcpListener,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> anyhow::Result<()> {
-        api::serve(listener, self.region.clone(), shutdown).await?;
-        Ok(())
     }
 
     /// Stops the group and the peer listener, and flushes storage.
