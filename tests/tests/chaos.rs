@@ -475,6 +475,85 @@ async fn t10_slow_and_lossy_links_between_regions() {
     wait_value(&west, "slow", "lost", Some("1"), CONVERGE).await;
 }
 
+/// Issue 13: region A deletes an item while an older write of it from region C is still on
+/// its way to A (C cannot reach A; B and the other direction work). The delete must win
+/// everywhere, for good, and the tombstones must still be collected once every region is past
+/// them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t90_issue_13_an_acknowledged_delete_never_comes_back() {
+    let lab = DevLab::start(&REGIONS);
+    let (a, b, c) = (lab.client(0), lab.client(1), lab.client(2));
+    create_simple_table(&a, "deletes").await;
+    wait_everywhere(&lab, "deletes").await;
+    put(&a, "deletes", "k", "first").await;
+    for client in [&a, &b, &c] {
+        wait_value(client, "deletes", "k", Some("first"), CONVERGE).await;
+    }
+    tracing_phase("--- C cannot reach A; C writes k, which reaches B only");
+    lab.chaos_ok(&[
+        "delay",
+        "--from",
+        "ap-southeast-1",
+        "--to",
+        "us-east-1",
+        "--drop",
+        "1",
+        "--id",
+        "c-to-a",
+    ])
+    .await;
+    put(&c, "deletes", "k", "older-from-c").await;
+    wait_value(&b, "deletes", "k", Some("older-from-c"), CONVERGE).await;
+    tracing_phase("--- A deletes k (later): B and C apply the delete and acknowledge it");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    a.delete_item()
+        .table_name("deletes")
+        .key("pk", s("k"))
+        .send()
+        .await
+        .expect("delete");
+    for client in [&b, &c] {
+        wait_value(client, "deletes", "k", None, CONVERGE).await;
+    }
+    // Long enough for every acknowledgement, trim and anti-entropy round to happen.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = lab.status().await;
+    assert!(
+        status.contains("tombstones table=deletes held=1"),
+        "{status}"
+    );
+    tracing_phase("--- heal: C's older write reaches A and must lose to the delete");
+    lab.chaos_ok(&["clear"]).await;
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < deadline {
+        for (i, client) in [&a, &b, &c].into_iter().enumerate() {
+            assert_eq!(
+                get_v(client, "deletes", "k").await,
+                None,
+                "the deleted item came back in region {i}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tracing_phase("--- every region is past the delete: its tombstones are collected");
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let status = lab.status().await;
+        let held = figures(&status, "tombstones table=deletes", "held");
+        if held.len() == 3 && held.iter().all(|&n| n == 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tombstones never collected: {held:?}\n{status}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for client in [&a, &b, &c] {
+        assert_eq!(get_v(client, "deletes", "k").await, None);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t10_kill_and_restart_a_region_of_the_lab() {
     let lab = DevLab::start(&REGIONS);

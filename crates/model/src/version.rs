@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 pub const LOGICAL_BITS: u32 = 16;
 
 /// A hybrid logical clock timestamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Timestamp(pub u64);
 
 impl Timestamp {

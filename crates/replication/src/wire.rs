@@ -26,6 +26,9 @@ pub mod paths {
     /// A table-definition change every replica makes ([`table::Command::CreateIndex`] or
     /// [`table::Command::DeleteIndex`], encoded); answers `()`.
     pub const DEFINITION: &str = "/ext/replication/definition";
+    /// A [`table::watermark::WatermarkUpdate`]: the sender's watermarks for one table, which
+    /// let the receiver collect tombstones. Answers `()`.
+    pub const WATERMARK: &str = "/ext/replication/watermark";
 }
 
 /// The header carrying the cluster secret.

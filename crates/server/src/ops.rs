@@ -105,7 +105,11 @@ async fn region_status(members: &[(u64, String)], secret: &str) -> Vec<String> {
             if parse_status(text).get("role").map(String::as_str) == Some("Leader") {
                 replication = text
                     .lines()
-                    .filter(|l| l.starts_with("replication ") || l.starts_with("anti_entropy "))
+                    .filter(|l| {
+                        l.starts_with("replication ")
+                            || l.starts_with("anti_entropy ")
+                            || l.starts_with("tombstones ")
+                    })
                     .map(str::to_owned)
                     .collect();
             }

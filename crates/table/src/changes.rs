@@ -195,9 +195,6 @@ pub(crate) fn trim(
         if meta.stream.is_some() && !expired {
             break;
         }
-        if record.new.is_none() {
-            crate::tombstone::collect(view, meta, &record)?;
-        }
         view.delete(Space::Changes, key);
         removed += 1;
     }

@@ -84,6 +84,9 @@ pub enum Command {
         after_key: Option<Vec<u8>>,
         limit: u32,
     },
+    /// A replica region's watermarks for a table, which decide when tombstones may be
+    /// collected (`watermark`).
+    Watermark(crate::watermark::WatermarkUpdate),
 }
 
 /// UpdateTable's StreamSpecification.

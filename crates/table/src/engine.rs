@@ -137,6 +137,7 @@ impl Engine {
                 after_key.as_deref(),
                 usize::try_from(*limit).unwrap_or(usize::MAX),
             )?,
+            Command::Watermark(update) => self.watermark(view, update)?,
         };
         Ok(outcome)
     }
@@ -509,7 +510,7 @@ impl Engine {
 }
 
 /// Key in [`Space::Meta`] of the region's hybrid logical clock.
-const HLC_KEY: &[u8] = b"hlc";
+pub(crate) const HLC_KEY: &[u8] = b"hlc";
 
 fn load_hlc(view: &mut ApplyView<'_>) -> Result<Hlc, TableError> {
     let last = view

@@ -18,6 +18,7 @@ mod replica;
 pub mod stream;
 pub mod tombstone;
 pub mod ttl;
+pub mod watermark;
 
 pub use catalog::{list_tables, load_table, table_stats, TableStats};
 pub use changes::{read_changes, replication_cursor, ChangeRecord};

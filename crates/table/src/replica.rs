@@ -117,6 +117,10 @@ impl Engine {
             me.status = ReplicaStatus::Active;
         }
         put_table(view, &meta)?;
+        // A removed replica no longer holds tombstones back (with none left, all may go).
+        if !before.iter().all(|r| after.contains(r)) {
+            crate::watermark::collect(view, &meta)?;
+        }
         Ok(Outcome::Table(meta))
     }
 

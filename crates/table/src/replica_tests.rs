@@ -220,13 +220,49 @@ fn change_log_cursors_and_tombstone_collection() {
         replication_cursor(&store, &meta.id, "eu-west-1").unwrap(),
         Some(2)
     );
-    // Acknowledged and no stream: trimmed, and the delete's tombstone collected.
+    // Acknowledged and no stream: trimmed; the delete's tombstone stays until the replica
+    // region reports that it is past it (issue 13: an acknowledged delete never comes back).
     let left: Vec<u64> = read_changes(&store, &meta.id, 0, 100)
         .unwrap()
         .iter()
         .map(|r| r.seq)
         .collect();
     assert_eq!(left, vec![3]);
+    let tombstones = tombstone::table_tombstones(&store, &meta).unwrap();
+    assert_eq!(tombstones.len(), 1);
+    let deleted_at = tombstones[0].1.version.timestamp;
+    // A write from the other region, older than the delete and still in flight, loses.
+    let late = change("a", Some("late"), deleted_at.0 - 1, "eu-west-1");
+    let r = replicated(apply_in(&store, "us-east-1", remote(vec![late]), WALL));
+    assert_eq!(r.superseded, 1);
+    assert!(stored(&store, &meta, "a").is_none());
+    let watermark = |origin: u64, stable: u64| {
+        Command::Watermark(crate::watermark::WatermarkUpdate {
+            table: "g".into(),
+            source: "eu-west-1".into(),
+            watermark: crate::watermark::PeerWatermark {
+                origin: model::Timestamp(origin),
+                stable: model::Timestamp(stable),
+            },
+        })
+    };
+    // Past it on one count only: kept.
+    apply_in(
+        &store,
+        "us-east-1",
+        watermark(deleted_at.0 + 5, deleted_at.0 - 1),
+        WALL,
+    );
+    assert_eq!(tombstone::table_tombstones(&store, &meta).unwrap().len(), 1);
+    // A region that is not a replica of the table cannot release it.
+    let mut foreign = watermark(u64::MAX, u64::MAX);
+    if let Command::Watermark(update) = &mut foreign {
+        update.source = "ap-south-1".into();
+    }
+    apply_in(&store, "us-east-1", foreign, WALL);
+    assert_eq!(tombstone::table_tombstones(&store, &meta).unwrap().len(), 1);
+    // Past it on both (watermarks never move back): collected.
+    apply_in(&store, "us-east-1", watermark(0, deleted_at.0), WALL);
     assert!(tombstone::table_tombstones(&store, &meta)
         .unwrap()
         .is_empty());

@@ -1,14 +1,13 @@
 //! Tombstones: the versions of deleted items of global tables, kept under the item's storage
 //! key in [`Space::Tombstones`] so that a late or repeated remote write older than the delete
-//! cannot bring the item back. A tombstone is collected once every replica region has
-//! acknowledged the change record of its delete.
+//! cannot bring the item back. A tombstone is collected once it is causally stable across the
+//! table's replica regions (see `watermark`).
 
 use serde::{Deserialize, Serialize};
 
 use model::{TableMeta, Version};
 use storage::{ApplyView, Space, Store};
 
-use crate::changes::ChangeRecord;
 use crate::command::{decode_versioned, encode_versioned};
 use crate::error::TableError;
 
@@ -50,22 +49,6 @@ pub(crate) fn get(
 
 pub(crate) fn remove(view: &mut ApplyView<'_>, storage_key: &[u8]) {
     view.delete(Space::Tombstones, storage_key.to_vec());
-}
-
-/// Removes the tombstone a delete record left, if it is still that delete's.
-pub(crate) fn collect(
-    view: &mut ApplyView<'_>,
-    meta: &TableMeta,
-    record: &ChangeRecord,
-) -> Result<(), TableError> {
-    let Ok(key) = crate::key::key_of_request(&meta.key_schema, &record.keys) else {
-        return Ok(());
-    };
-    let storage_key = key.storage_key(meta);
-    if get(view, &storage_key)?.is_some_and(|t| t.version == record.version) {
-        remove(view, &storage_key);
-    }
-    Ok(())
 }
 
 /// Every tombstone of a table: (storage key, tombstone).

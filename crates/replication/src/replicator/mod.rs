@@ -113,6 +113,17 @@ struct Inner {
     /// The last change-log record each destination has confirmed, per (destination, table
     /// id), ahead of the durable cursor while its acknowledgement commits.
     delivered: Mutex<BTreeMap<(String, uuid::Uuid), u64>>,
+    /// Per (destination, table id): the origin watermark the destination has reached (every
+    /// local write up to it delivered), the watermark last told to it, and when.
+    watermarks: Mutex<BTreeMap<(String, uuid::Uuid), WatermarkState>>,
+}
+
+/// What the shipping loop knows about one (destination, table)'s watermarks.
+#[derive(Debug, Clone, Default)]
+struct WatermarkState {
+    origin: model::Timestamp,
+    told: Option<table::watermark::PeerWatermark>,
+    told_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Replicator {
@@ -151,6 +162,7 @@ impl Replicator {
                 backfills: Mutex::new(BTreeSet::new()),
                 pending: Mutex::new(BTreeMap::new()),
                 delivered: Mutex::new(BTreeMap::new()),
+                watermarks: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -210,13 +222,46 @@ impl Replicator {
     /// Prometheus text: the figures, with pending counts refreshed.
     pub fn prometheus(&self) -> String {
         self.refresh_pending();
-        self.inner.metrics.prometheus()
+        let mut text = self.inner.metrics.prometheus();
+        let held = self.tombstones_held();
+        if !held.is_empty() {
+            text.push_str("# HELP meridian_tombstones_held Tombstones kept until every replica region is past them.\n");
+            text.push_str("# TYPE meridian_tombstones_held gauge\n");
+            for (table, n) in held {
+                text.push_str(&format!(
+                    "meridian_tombstones_held{{table=\"{table}\"}} {n}\n"
+                ));
+            }
+        }
+        text
     }
 
     /// Status-page lines.
     pub fn status(&self) -> String {
         self.refresh_pending();
-        self.inner.metrics.status()
+        let mut text = self.inner.metrics.status();
+        for (table, n) in self.tombstones_held() {
+            text.push_str(&format!("tombstones table={table} held={n}\n"));
+        }
+        text
+    }
+
+    /// Tombstones held per global table (a scan: for status pages and scrapes only).
+    fn tombstones_held(&self) -> Vec<(String, usize)> {
+        let Some(region) = self.local() else {
+            return Vec::new();
+        };
+        let store = region.store();
+        let mut out = Vec::new();
+        for name in table::list_tables(store).unwrap_or_default() {
+            if let Ok(Some(meta)) = table::load_table(store, &name) {
+                if meta.is_global() {
+                    let n = table::watermark::tombstone_count(store, &meta).unwrap_or(0);
+                    out.push((meta.name.clone(), n));
+                }
+            }
+        }
+        out
     }
 
     fn refresh_pending(&self) {
@@ -254,6 +299,8 @@ impl Replicator {
     }
 }
 
+/// The least time between two watermark reports to one destination for one table.
+const WATERMARK_INTERVAL_MS: u64 = 500;
 /// How long an idle shipping loop waits for news before looking again.
 const IDLE_POLL_MS: u64 = 250;
 /// Period of the maintenance loop (backfills start, anti-entropy checks its interval).

@@ -43,6 +43,13 @@ impl Replicator {
                     .map_err(failed)?;
                 wire::encode(&())
             }
+            paths::WATERMARK => {
+                let update: table::watermark::WatermarkUpdate = wire::decode(&body).map_err(bad)?;
+                propose(&*region, &Command::Watermark(update))
+                    .await
+                    .map_err(failed)?;
+                wire::encode(&())
+            }
             paths::DIGEST => {
                 let name: String = wire::decode(&body).map_err(bad)?;
                 let digest = match table::load_table(region.store(), &name)

@@ -73,6 +73,8 @@ impl Replicator {
         destination: &str,
     ) -> StepResult<bool> {
         let store = region.store();
+        // Read before the change log: every local write not yet in the log will tick above it.
+        let hlc = table::watermark::hlc_last(store).map_err(text)?;
         let Some(durable) =
             table::replication_cursor(store, &meta.id, destination).map_err(text)?
         else {
@@ -103,6 +105,9 @@ impl Replicator {
             self.inner
                 .metrics
                 .update(self.me(), destination, |p| p.lag_ms = 0);
+            // Caught up: the destination has every local write up to the clock.
+            self.advance_origin(destination, meta, hlc);
+            self.report_watermark(region, destination, meta).await;
             return Ok(false);
         }
         let paused = self.paused(&meta.name, destination);
@@ -128,8 +133,10 @@ impl Replicator {
         let mut changes = Vec::new();
         let mut bytes = 0;
         let mut upto = cursor;
+        let mut newest_local = model::Timestamp::ZERO;
         for record in records {
             if record.version.region == self.me() {
+                newest_local = newest_local.max(record.version.timestamp);
                 let size =
                     item_size(&record.keys) + record.new.as_ref().map(item_size).unwrap_or(0);
                 if !changes.is_empty() && bytes + size > REPLICATION_BATCH_BYTES_MAX {
@@ -166,6 +173,14 @@ impl Replicator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(delivered_key, upto);
+        // Local writes ship in log order with increasing timestamps: everything up to the
+        // newest one sent has arrived, and, caught up, everything up to the clock.
+        let reached = if upto >= last {
+            newest_local.max(hlc)
+        } else {
+            newest_local
+        };
+        self.advance_origin(destination, meta, reached);
         // The cursor's advance is committed in the background, so the next batch need not wait
         // for it: if it is lost (a leader change), the next leader re-sends from the durable
         // cursor, and applying is idempotent.
@@ -181,7 +196,76 @@ impl Replicator {
                 }
             });
         }
+        self.report_watermark(region, destination, meta).await;
         Ok(true)
+    }
+
+    fn advance_origin(&self, destination: &str, meta: &TableMeta, reached: model::Timestamp) {
+        let mut all = self
+            .inner
+            .watermarks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let state = all.entry((destination.to_owned(), meta.id)).or_default();
+        state.origin = state.origin.max(reached);
+    }
+
+    /// Tells `destination` this region's watermarks for `meta`'s table when they moved (at most
+    /// every [`WATERMARK_INTERVAL_MS`]); a failure is retried at a later round.
+    async fn report_watermark(
+        &self,
+        region: &dyn LocalRegion,
+        destination: &str,
+        meta: &TableMeta,
+    ) {
+        let peers = match table::watermark::peer_watermarks(region.store(), meta) {
+            Ok(peers) => peers,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read watermarks");
+                return;
+            }
+        };
+        let key = (destination.to_owned(), meta.id);
+        let report = {
+            let all = self
+                .inner
+                .watermarks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let Some(state) = all.get(&key) else { return };
+            let report = table::watermark::PeerWatermark {
+                origin: state.origin,
+                stable: table::watermark::stable(meta.replica_destinations(), &peers),
+            };
+            let recent = state
+                .told_at
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(WATERMARK_INTERVAL_MS));
+            if state.told == Some(report) || recent {
+                return;
+            }
+            report
+        };
+        let update = table::watermark::WatermarkUpdate {
+            table: meta.name.clone(),
+            source: self.me().to_owned(),
+            watermark: report,
+        };
+        let sent = self
+            .inner
+            .client
+            .call::<_, ()>(destination, paths::WATERMARK, &update)
+            .await;
+        let mut all = self
+            .inner
+            .watermarks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let state = all.entry(key).or_default();
+        state.told_at = Some(Instant::now());
+        match sent {
+            Ok(()) => state.told = Some(report),
+            Err(error) => tracing::debug!(%destination, %error, "watermark not delivered"),
+        }
     }
 
     /// Sends one batch; if the destination has no such table yet, creates it there first.
