@@ -76,7 +76,7 @@ async fn t90_issue_10_stalled_body_flood_at_the_fd_limit() {
 
     eprintln!("--- 400 connections send headers, then stall their bodies");
     const FLOOD_CONNECTIONS: usize = 400;
-    let flood = tokio::task::spawn_blocking(move || {
+    let flood: Vec<TcpStream> = tokio::task::spawn_blocking(move || {
         let mut held = Vec::new();
         for _ in 0..FLOOD_CONNECTIONS {
             let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
@@ -96,24 +96,53 @@ async fn t90_issue_10_stalled_body_flood_at_the_fd_limit() {
     })
     .await
     .unwrap();
-    assert!(flood.len() > 256, "the flood opened {} connections", flood.len());
+    assert!(
+        flood.len() > 256,
+        "the flood opened {} connections",
+        flood.len()
+    );
 
-    eprintln!("--- during the flood: writes get through once stalled bodies time out");
+    eprintln!("--- during the flood: a pooled connection keeps working");
+    for i in 0..10 {
+        put(&c, "flood", &format!("pooled-{i}")).await.unwrap();
+    }
+
+    eprintln!("--- during the flood: new connections get through once stalled bodies time out");
     let started = Instant::now();
     let mut during = 0;
     while started.elapsed() < Duration::from_secs(20) && during < 20 {
-        if put(&c, "flood", &format!("during-{during}")).await.is_ok() {
+        // A new client each time: a new connection, competing with the flood for a slot.
+        let fresh = client_for(server.url());
+        if put(&fresh, "flood", &format!("during-{during}"))
+            .await
+            .is_ok()
+        {
             during += 1;
         } else {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    assert_eq!(during, 20, "writes during the flood; stderr:\n{}", server.stderr_tail());
-    let (status, _, body) = get(port, "/_meridian/health");
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        during,
+        20,
+        "writes during the flood; stderr:\n{}",
+        server.stderr_tail()
+    );
+
+    eprintln!("--- a stalled connection was answered at the body deadline and closed");
+    let mut first = flood.into_iter().next().unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = first.read_to_string(&mut answer);
+    assert!(
+        answer.contains("SerializationException") && answer.contains("not received within"),
+        "{answer}"
+    );
 
     eprintln!("--- after the flood: the node serves writes and reads");
-    drop(flood);
+    let c = client_for(server.url());
     for i in 0..50 {
         put(&c, "flood", &format!("after-{i}")).await.unwrap();
     }
@@ -129,6 +158,13 @@ async fn t90_issue_10_stalled_body_flood_at_the_fd_limit() {
     let (status, _, body) = get(port, "/_meridian/health");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"raftRunning\":true"), "{body}");
+    assert!(
+        server
+            .stderr_tail()
+            .contains("api connection limit reached"),
+        "{}",
+        server.stderr_tail()
+    );
 }
 
 async fn spawn_with_failpoint(dir: &std::path::Path, failpoint: &str) -> Server {
@@ -152,9 +188,9 @@ async fn t90_issue_10_transient_flush_failures_recover() {
     let dir = tempfile::tempdir().unwrap();
     let server = spawn_with_failpoint(dir.path(), "exhausted:30:5").await;
     let c = server.client();
-    create_simple_table(&c, "t").await;
+    create_simple_table(&c, "flushes").await;
     for i in 0..60 {
-        put(&c, "t", &format!("k{i}")).await.unwrap();
+        put(&c, "flushes", &format!("k{i}")).await.unwrap();
     }
     let (status, _, body) = get(server.port(), "/_meridian/health");
     assert_eq!(status, 200, "{body}");
@@ -171,11 +207,11 @@ async fn t90_issue_10_a_failed_log_flush_exits_the_process() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = spawn_with_failpoint(dir.path(), "io:30:0").await;
     let c = server.client();
-    create_simple_table(&c, "t").await;
+    create_simple_table(&c, "flushes").await;
     let mut acknowledged = Vec::new();
     for i in 0..200 {
         let pk = format!("k{i}");
-        match put(&c, "t", &pk).await {
+        match put(&c, "flushes", &pk).await {
             Ok(()) => acknowledged.push(pk),
             Err(_) => break,
         }
@@ -201,7 +237,7 @@ async fn t90_issue_10_a_failed_log_flush_exits_the_process() {
     for pk in &acknowledged {
         let got = c
             .get_item()
-            .table_name("t")
+            .table_name("flushes")
             .key("pk", s(pk))
             .send()
             .await
