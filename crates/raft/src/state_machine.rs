@@ -194,8 +194,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
         // Copied here, on the state machine's task, so that no apply runs during the copy
-        // (sled iterators are not point-in-time). The builder only persists it.
-        let data = self.store.export_state();
+        // (sled iterators are not point-in-time; in memory the copy is O(1), see
+        // `storage::StateSnapshot`). The builder encodes it on a blocking thread and persists
+        // it, while apply goes on.
+        let state = self.store.state_snapshot();
         let seq = SNAPSHOT_SEQ.fetch_add(1, Ordering::Relaxed);
         let snapshot_id = match &self.applied {
             Some(id) => format!("{}-{}-{seq}", id.leader_id, id.index),
@@ -208,7 +210,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 last_membership: self.membership.clone(),
                 snapshot_id,
             },
-            data,
+            state: Some(state),
         }
     }
 
@@ -258,12 +260,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 }
 
-/// Persists a snapshot whose state was copied in `get_snapshot_builder`.
+/// Encodes and persists a snapshot whose state was copied in `get_snapshot_builder`.
 #[derive(Debug)]
 pub(crate) struct SnapshotBuilder {
     store: Store,
     meta: SnapshotMeta,
-    data: Result<Vec<u8>, storage::StorageError>,
+    /// Taken by the first `build_snapshot`.
+    state: Option<Result<storage::StateSnapshot, storage::StorageError>>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -276,12 +279,29 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 e,
             ))
         };
-        let data = std::mem::replace(&mut self.data, Ok(Vec::new())).map_err(|e| err(&e))?;
-        let stored = encode(&StoredSnapshotRef {
-            meta: &self.meta,
-            data: &data,
+        let state = self
+            .state
+            .take()
+            .unwrap_or_else(|| {
+                Err(storage::StorageError::Engine(
+                    "snapshot builder used twice".into(),
+                ))
+            })
+            .map_err(|e| err(&e))?;
+        let meta = self.meta.clone();
+        // Encoding is CPU-bound and proportional to the state: off the async workers.
+        let encoded = tokio::task::spawn_blocking(move || {
+            let data = state.encode()?;
+            let stored = encode(&StoredSnapshotRef {
+                meta: &meta,
+                data: &data,
+            })
+            .map_err(encoding_error)?;
+            Ok::<_, storage::StorageError>((data, stored))
         })
-        .map_err(|e| err(&encoding_error(e)))?;
+        .await
+        .map_err(|e| err(&storage::StorageError::Engine(e.to_string())))?;
+        let (data, stored) = encoded.map_err(|e| err(&e))?;
         self.store
             .put_raft_meta(SNAPSHOT_KEY, stored)
             .map_err(|e| err(&e))?;

@@ -25,5 +25,5 @@ mod store;
 
 pub use apply::{ApplyView, WriteSet};
 pub use error::StorageError;
-pub use snapshot::EXPORT_FORMAT_VERSION;
+pub use snapshot::{StateSnapshot, EXPORT_FORMAT_VERSION};
 pub use store::{KeyValue, RangeIter, Space, Store, STORE_FORMAT_VERSION};

@@ -11,6 +11,12 @@
 //!
 //! A poisoned lock (a panic while holding it) is reported as a [`StorageError`]: the map it
 //! guards may be half-updated, and every storage error is fatal to the node.
+//!
+//! The spaces are persistent ordered maps (`imbl::OrdMap`): cloning one is O(1) and shares
+//! its nodes, so a Raft snapshot takes a point-in-time copy of every space without holding up
+//! apply (copying a BTreeMap of a million items paused every write for a second or more),
+//! and encodes it later, off the state machine's task. A write to a node still shared with a
+//! snapshot copies that node first.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::{Bound, RangeBounds};
@@ -22,7 +28,7 @@ use crate::error::StorageError;
 use crate::store::{range_is_empty, KeyValue, Space};
 
 /// One space's entries.
-type Map = BTreeMap<Vec<u8>, Vec<u8>>;
+pub(crate) type Map = imbl::OrdMap<Vec<u8>, Vec<u8>>;
 
 /// Entries a range iterator fetches under its first read lock: small, because many ranges
 /// stop after a few entries (a query with `Limit`, a peek for the last evaluated key).
@@ -108,7 +114,7 @@ impl MemoryBackend {
                     }
                 }
                 None => {
-                    if let Some((key, old)) = map.remove_entry(key.as_slice()) {
+                    if let Some((key, old)) = map.remove_with_key(key.as_slice()) {
                         delta -= size(key.len(), &old);
                         replaced.push(old);
                     }
@@ -119,6 +125,20 @@ impl MemoryBackend {
         self.account(delta);
         drop(replaced);
         Ok(())
+    }
+
+    /// A point-in-time copy of every space, cheap (each map is shared, not copied): the read
+    /// locks of all spaces are held together, so no commit is half in it.
+    pub(crate) fn snapshot_spaces(&self) -> Result<[Map; crate::store::SPACE_COUNT], StorageError> {
+        let mut guards = Vec::with_capacity(Space::ALL.len());
+        for space in Space::ALL {
+            guards.push(read(self.space(space))?);
+        }
+        let mut maps: [Map; crate::store::SPACE_COUNT] = Default::default();
+        for (space, guard) in Space::ALL.iter().zip(&guards) {
+            maps[space.index()] = (**guard).clone();
+        }
+        Ok(maps)
     }
 
     /// Every entry of `space`, in key order. Holds the space's read lock while it copies.
@@ -305,7 +325,7 @@ impl MemoryRange {
         let want = self.chunk;
         let entries: Vec<KeyValue> = {
             let map = read(self.backend.space(self.space))?;
-            let range = map.range::<[u8], _>((as_slice(&self.lower), as_slice(&self.upper)));
+            let range = map.range::<_, [u8]>((as_slice(&self.lower), as_slice(&self.upper)));
             let clone = |(k, v): (&Vec<u8>, &Vec<u8>)| (k.clone(), v.clone());
             if self.reverse {
                 range.rev().take(want).map(clone).collect()

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{from_sled, StorageError};
-use crate::store::{Backend, KeyValue, Space, Store};
+use crate::memory::Map;
+use crate::store::{Backend, KeyValue, Space, Store, SPACE_COUNT};
 
 /// Version byte that starts every export.
 pub const EXPORT_FORMAT_VERSION: u8 = 1;
@@ -15,7 +16,76 @@ struct ExportV1 {
     spaces: Vec<(Space, Vec<KeyValue>)>,
 }
 
+/// A point-in-time copy of every state-machine space, taken by [`Store::state_snapshot`] and
+/// encoded later by [`StateSnapshot::encode`] (the expensive part, which need not hold up
+/// apply).
+pub struct StateSnapshot(Copied);
+
+enum Copied {
+    /// sled: the entries, copied (sled iterators are not point-in-time).
+    Entries(Vec<(Space, Vec<KeyValue>)>),
+    /// In memory: the persistent maps, shared with the store (O(1) to take).
+    Maps(Box<[Map; SPACE_COUNT]>),
+}
+
+impl std::fmt::Debug for StateSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.0 {
+            Copied::Entries(_) => "entries",
+            Copied::Maps(_) => "maps",
+        };
+        f.debug_tuple("StateSnapshot").field(&kind).finish()
+    }
+}
+
+impl StateSnapshot {
+    /// The export bytes ([`Store::export_state`]'s format). CPU-bound and proportional to the
+    /// state: run it on a blocking thread.
+    pub fn encode(self) -> Result<Vec<u8>, StorageError> {
+        let spaces = match self.0 {
+            Copied::Entries(spaces) => spaces,
+            Copied::Maps(maps) => Space::ALL
+                .iter()
+                .map(|space| {
+                    let entries = maps[space.index()]
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    (*space, entries)
+                })
+                .collect(),
+        };
+        let mut out = vec![EXPORT_FORMAT_VERSION];
+        bincode::serialize_into(&mut out, &ExportV1 { spaces })?;
+        Ok(out)
+    }
+}
+
 impl Store {
+    /// Takes a point-in-time copy of every state-machine space, to encode later. In memory it
+    /// is O(1) per space; with sled it copies every entry, so the caller must keep commits
+    /// out while it runs (as for [`Store::export_state`]).
+    pub fn state_snapshot(&self) -> Result<StateSnapshot, StorageError> {
+        match &self.inner.backend {
+            Backend::Memory(m) => Ok(StateSnapshot(Copied::Maps(Box::new(m.snapshot_spaces()?)))),
+            Backend::Sled(s) => {
+                let mut spaces = Vec::with_capacity(Space::ALL.len());
+                for space in Space::ALL {
+                    let entries = s
+                        .tree(space)
+                        .iter()
+                        .map(|e| {
+                            let (k, v) = e.map_err(from_sled)?;
+                            Ok((k.to_vec(), v.to_vec()))
+                        })
+                        .collect::<Result<Vec<_>, StorageError>>()?;
+                    spaces.push((space, entries));
+                }
+                Ok(StateSnapshot(Copied::Entries(spaces)))
+            }
+        }
+    }
+
     /// Serialises every state-machine space. Not a point-in-time snapshot by itself: the
     /// caller must keep commits out while it runs (the Raft layer calls it from the state
     /// machine's own task, between applies).
