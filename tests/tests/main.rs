@@ -13,6 +13,7 @@ mod chaos;
 mod crash;
 mod errors;
 mod expressions;
+mod failover;
 mod fidelity;
 mod global;
 mod index_backfill;

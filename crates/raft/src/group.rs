@@ -309,6 +309,8 @@ pub struct RegionGroup {
     extension: Arc<std::sync::OnceLock<Arc<dyn PeerExtension>>>,
     /// Sizes of the log's entries (compaction by bytes, health).
     pub(crate) log_bytes: Arc<crate::compaction::LogBytes>,
+    /// When a leader was last heard (pre-vote).
+    pub(crate) leader_contact: crate::prevote::SharedContact,
 }
 
 /// Endpoints served on the peer listener beside the Raft protocol (cross-region replication),
@@ -405,7 +407,13 @@ impl RegionGroup {
             startup: Duration::ZERO,
             extension: Arc::new(std::sync::OnceLock::new()),
             log_bytes,
+            leader_contact: Arc::new(crate::prevote::LeaderContact::new()),
         };
+        if multi_node {
+            // Elections go through pre-vote (`prevote`), never openraft's own timer.
+            group.raft.runtime_config().elect(false);
+            tokio::spawn(group.clone().guard_elections());
+        }
         let lowest = group
             .settings
             .peers

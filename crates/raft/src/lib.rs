@@ -16,6 +16,7 @@ mod health;
 mod log_store;
 mod network;
 mod peer_server;
+mod prevote;
 mod proposer;
 mod state_machine;
 mod types;

@@ -12,7 +12,9 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -143,7 +145,23 @@ async fn handle(
     let raft = group.raft();
     match parts.uri.path() {
         paths::APPEND => match decode_body::<AppendEntriesRequest<TypeConfig>>(&body) {
-            Ok(rpc) => binary(&raft.append_entries(rpc).await),
+            Ok(rpc) => {
+                let answer = raft.append_entries(rpc).await;
+                // Accepted from a leader at least as new as ours: the leader is alive.
+                if matches!(
+                    answer,
+                    Ok(AppendEntriesResponse::Success
+                        | AppendEntriesResponse::PartialSuccess(_)
+                        | AppendEntriesResponse::Conflict)
+                ) {
+                    group.leader_contact.touch();
+                }
+                binary(&answer)
+            }
+            Err(response) => response,
+        },
+        paths::PRE_VOTE => match decode_body::<crate::prevote::PreVoteRequest>(&body) {
+            Ok(request) => binary(&group.pre_vote_local(&request)),
             Err(response) => response,
         },
         paths::VOTE => match decode_body::<VoteRequest<u64>>(&body) {

@@ -28,6 +28,8 @@ pub(crate) const SECRET_HEADER: &str = "x-meridian-cluster-secret";
 pub(crate) mod paths {
     pub(crate) const APPEND: &str = "/raft/append";
     pub(crate) const VOTE: &str = "/raft/vote";
+    /// "Would you vote for me?" before a real election (`prevote`).
+    pub(crate) const PRE_VOTE: &str = "/raft/pre-vote";
     pub(crate) const SNAPSHOT: &str = "/raft/snapshot";
     /// A follower forwards a client write (an opaque payload) to the leader.
     pub(crate) const WRITE: &str = "/region/write";
