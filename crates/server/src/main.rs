@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod dev;
 mod lab;
+mod logging;
 mod node;
 mod ops;
 mod sweeper;
@@ -41,7 +42,7 @@ use crate::config::NodeConfig;
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let cli = Cli::parse_from(cli::normalize_args(std::env::args()));
-    init_tracing();
+    logging::init();
     match cli.command {
         Some(Command::Bench(args)) => runtime()?.block_on(bench::run(args)),
         Some(Command::Serve(args)) => serve(&args, started),
@@ -51,15 +52,6 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Chaos(args)) => runtime()?.block_on(chaos_cli::run(&args)),
         None => serve(&cli.serve, started),
     }
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MERIDIAN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
