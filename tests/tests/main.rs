@@ -22,6 +22,7 @@ mod indexes;
 mod items;
 mod legacy;
 mod limits;
+mod limits_enforced;
 mod protocol;
 mod query_scan;
 mod region;

@@ -180,6 +180,24 @@ impl UpdateExpr {
             };
             set_path(item, &action.path, new)?;
         }
+        // A SET or ADD into a nested path (or of a nested value) can make the attribute
+        // deeper than DynamoDB allows.
+        let grown = self
+            .set
+            .iter()
+            .map(|a| &a.path)
+            .chain(self.add.iter().map(|a| &a.path));
+        for path in grown {
+            let too_deep = path
+                .top()
+                .and_then(|name| item.get(name))
+                .is_some_and(|value| {
+                    model::nesting_depth(value) >= model::limits::NESTING_DEPTH_MAX
+                });
+            if too_deep {
+                return Err(ExprError::validation(model::NESTING_DEPTH_MESSAGE));
+            }
+        }
         let mut removals: Vec<&Path> = self.remove.iter().collect();
         for action in &self.delete {
             let Some(existing) = action.path.get(item) else {

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use model::limits::{ATTRIBUTE_NAME_BYTES_MAX, EXPRESSION_VALUES_BYTES_MAX, PLACEHOLDER_BYTES_MAX};
 use model::AttributeValue;
 use serde_json::Value as Json;
 
@@ -95,6 +96,7 @@ impl Bindings {
                 })?;
                 bindings.values.insert(k.clone(), value);
             }
+            bindings.validate_keys()?;
         }
         Ok(bindings)
     }
@@ -117,20 +119,64 @@ impl Bindings {
     /// Checks the placeholders' own syntax (`#name`, `:value`: one or more of `[A-Za-z0-9_]`
     /// after the sigil), with DynamoDB's messages. Emptiness of the maps is the caller's check,
     /// because only it knows whether the parameter was sent at all.
+    ///
+    /// Also the limits on the maps' contents: a placeholder of at most
+    /// [`PLACEHOLDER_BYTES_MAX`] bytes, a non-empty attribute name of at most
+    /// [`ATTRIBUTE_NAME_BYTES_MAX`] bytes, and all substitution variables (names and values,
+    /// keys included) together at most [`EXPRESSION_VALUES_BYTES_MAX`].
     pub fn validate_keys(&self) -> Result<(), ExprError> {
         for key in self.names.keys() {
+            if key.len() > PLACEHOLDER_BYTES_MAX {
+                return Err(ExprError::validation(format!(
+                    "ExpressionAttributeNames contains invalid key: The expression attribute \
+                     map contains a key that is too long; size of key: {}",
+                    key.len()
+                )));
+            }
             if !is_placeholder(key, '#') {
                 return Err(ExprError::validation(format!(
                     "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
                 )));
             }
         }
+        for (key, name) in &self.names {
+            if name.is_empty() {
+                return Err(ExprError::validation(format!(
+                    "ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}"
+                )));
+            }
+            if name.len() > ATTRIBUTE_NAME_BYTES_MAX {
+                return Err(ExprError::validation(format!(
+                    "1 validation error detected: Attribute name is too large, must be less than {} bytes",
+                    ATTRIBUTE_NAME_BYTES_MAX + 1
+                )));
+            }
+        }
         for key in self.values.keys() {
+            if key.len() > PLACEHOLDER_BYTES_MAX {
+                return Err(ExprError::validation(
+                    "ExpressionAttributeValues contains invalid key: The expression attribute \
+                     map contains a key that is too long;",
+                ));
+            }
             if !is_placeholder(key, ':') {
                 return Err(ExprError::validation(format!(
                     "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""
                 )));
             }
+        }
+        let names_bytes: usize = self.names.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let values_bytes: usize = self
+            .values
+            .iter()
+            .map(|(k, v)| k.len() + model::size::value_size(v))
+            .sum();
+        let total = names_bytes + values_bytes;
+        if total > EXPRESSION_VALUES_BYTES_MAX {
+            return Err(ExprError::validation(format!(
+                "Invalid ExpressionAttributeValues: the expression attribute names and values \
+                 of a request may total at most {EXPRESSION_VALUES_BYTES_MAX} bytes; size: {total}"
+            )));
         }
         Ok(())
     }
@@ -196,6 +242,45 @@ fn unused_error<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn t10_issue_10_placeholder_and_substitution_limits() {
+        let check = |names: &[(&str, &str)], values: Vec<(String, AttributeValue)>| {
+            let names = names
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            Bindings::new(names, values.into_iter().collect())
+                .validate_keys()
+                .err()
+                .map(|e| e.message)
+        };
+        let longest = format!("#{}", "a".repeat(PLACEHOLDER_BYTES_MAX - 1));
+        assert_eq!(check(&[(&longest, "x")], vec![]), None);
+        let too_long = format!("#{}", "a".repeat(PLACEHOLDER_BYTES_MAX));
+        assert_eq!(
+            check(&[(&too_long, "x")], vec![]).as_deref(),
+            Some(
+                "ExpressionAttributeNames contains invalid key: The expression attribute map \
+                 contains a key that is too long; size of key: 256"
+            )
+        );
+        let value_key = format!(":{}", "v".repeat(PLACEHOLDER_BYTES_MAX));
+        assert!(check(&[], vec![(value_key, AttributeValue::Null)])
+            .is_some_and(|m| m.contains("too long")));
+        assert_eq!(
+            check(&[("#a", "")], vec![]).as_deref(),
+            Some(
+                "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a"
+            )
+        );
+        let huge_name = "n".repeat(ATTRIBUTE_NAME_BYTES_MAX + 1);
+        assert!(check(&[("#a", &huge_name)], vec![])
+            .is_some_and(|m| m.contains("Attribute name is too large")));
+        let big = AttributeValue::S("z".repeat(EXPRESSION_VALUES_BYTES_MAX / 2));
+        let values = vec![(":a".to_owned(), big.clone()), (":b".to_owned(), big)];
+        assert!(check(&[], values).is_some_and(|m| m.contains("at most 2097152 bytes")));
+    }
 
     #[test]
     fn t10_unused_messages() {

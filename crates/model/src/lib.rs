@@ -22,6 +22,7 @@ pub use table::{
     ReplicaStatus, StreamSpec, StreamViewType, TableMeta, TableStatus, TtlSpec,
 };
 pub use value::{
-    item_from_json, AttributeValue, Item, ValueError, ValueErrorKind, WireItem, WireValue,
+    check_attribute_name, item_from_json, nesting_depth, AttributeValue, Item, ValueError,
+    ValueErrorKind, WireItem, WireValue, NESTING_DEPTH_MESSAGE,
 };
 pub use version::{lww, Hlc, Timestamp, Version};

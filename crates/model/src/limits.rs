@@ -6,7 +6,8 @@ pub const ITEM_SIZE_BYTES_MAX: usize = 400 * 1024;
 pub const PARTITION_KEY_BYTES_MAX: usize = 2048;
 /// Largest sort key value.
 pub const SORT_KEY_BYTES_MAX: usize = 1024;
-/// Deepest nesting of lists and maps in one attribute value.
+/// Nesting of lists and maps in one attribute value: DynamoDB accepts 31 levels of maps or
+/// lists around a value and refuses 32 (see `model::nesting_depth`).
 pub const NESTING_DEPTH_MAX: usize = 32;
 /// Significant digits of a number.
 pub const NUMBER_PRECISION_DIGITS_MAX: usize = 38;
@@ -44,7 +45,8 @@ pub const CLIENT_REQUEST_TOKEN_LEN_MAX: usize = 36;
 pub const EXPRESSION_BYTES_MAX: usize = 4096;
 /// Length of an expression attribute name or value placeholder.
 pub const PLACEHOLDER_BYTES_MAX: usize = 255;
-/// Size of ExpressionAttributeValues substituted into one request.
+/// Size of all substitution variables of one request: ExpressionAttributeNames and
+/// ExpressionAttributeValues, placeholders included (DynamoDB: 2 MB).
 pub const EXPRESSION_VALUES_BYTES_MAX: usize = 2 * 1024 * 1024;
 /// Largest HTTP request body accepted.
 pub const REQUEST_BODY_BYTES_MAX: usize = 16 * 1024 * 1024 + 64 * 1024;

@@ -11,7 +11,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value as Json;
 
-use crate::limits::NESTING_DEPTH_MAX;
+use crate::limits::{ATTRIBUTE_NAME_BYTES_MAX, NESTING_DEPTH_MAX};
 use crate::number::Number;
 
 /// An item: attribute name to value.
@@ -151,11 +151,41 @@ fn duplicates_error<T: fmt::Debug>(items: &[T]) -> ValueError {
     ))
 }
 
-fn decode(json: &Json, depth: usize) -> Result<AttributeValue, ValueError> {
-    if depth > NESTING_DEPTH_MAX {
+/// DynamoDB's message for a value nested [`NESTING_DEPTH_MAX`] levels or more.
+pub const NESTING_DEPTH_MESSAGE: &str = "Nesting Levels have exceeded supported limits: \
+     Attributes in the item have nested levels beyond supported limit";
+
+/// How deeply `value` nests: 0 for a scalar or an empty map or list, else one more than its
+/// deepest member. DynamoDB refuses [`NESTING_DEPTH_MAX`] or more (31 map-wraps around a
+/// scalar are accepted, 32 are not).
+pub fn nesting_depth(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::M(m) => m.values().map(|v| nesting_depth(v) + 1).max().unwrap_or(0),
+        AttributeValue::L(l) => l.iter().map(|v| nesting_depth(v) + 1).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Checks an attribute name (of an item or of a map member): not empty, at most
+/// [`ATTRIBUTE_NAME_BYTES_MAX`] bytes, with DynamoDB's messages.
+pub fn check_attribute_name(name: &str) -> Result<(), ValueError> {
+    if name.is_empty() {
         return Err(ValueError::validation(
-            "Nesting Levels have exceeded supported limits: Maximum nesting level 32 exceeded",
+            "One or more parameter values were invalid: Empty attribute name",
         ));
+    }
+    if name.len() > ATTRIBUTE_NAME_BYTES_MAX {
+        return Err(ValueError::validation(format!(
+            "1 validation error detected: Attribute name is too large, must be less than {} bytes",
+            ATTRIBUTE_NAME_BYTES_MAX + 1
+        )));
+    }
+    Ok(())
+}
+
+fn decode(json: &Json, depth: usize) -> Result<AttributeValue, ValueError> {
+    if depth >= NESTING_DEPTH_MAX {
+        return Err(ValueError::validation(NESTING_DEPTH_MESSAGE));
     }
     let Json::Object(map) = json else {
         return Err(ValueError::serialization(format!(
@@ -214,6 +244,7 @@ fn decode(json: &Json, depth: usize) -> Result<AttributeValue, ValueError> {
             };
             let mut out = BTreeMap::new();
             for (k, e) in entries {
+                check_attribute_name(k)?;
                 out.insert(k.clone(), decode(e, depth + 1)?);
             }
             AttributeValue::M(out)
@@ -291,6 +322,7 @@ pub fn item_from_json(json: &Json) -> Result<Item, ValueError> {
     };
     let mut item = Item::new();
     for (k, v) in map {
+        check_attribute_name(k)?;
         item.insert(k.clone(), AttributeValue::from_json(v)?);
     }
     Ok(item)
@@ -370,6 +402,47 @@ impl Serialize for WireItem<'_> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn t10_issue_10_attribute_names_and_nesting() {
+        let err = |j: Json| item_from_json(&j).err().map(|e| (e.kind, e.message));
+        let empty = err(json!({"": {"S": "x"}}));
+        assert_eq!(
+            empty,
+            Some((
+                ValueErrorKind::Validation,
+                "One or more parameter values were invalid: Empty attribute name".into()
+            ))
+        );
+        assert!(err(json!({"m": {"M": {"": {"S": "x"}}}})).is_some());
+        let longest = "n".repeat(ATTRIBUTE_NAME_BYTES_MAX);
+        assert_eq!(err(json!({ longest: {"S": "x"} })), None);
+        let too_long = "n".repeat(ATTRIBUTE_NAME_BYTES_MAX + 1);
+        let (kind, message) = err(json!({ too_long: {"S": "x"} }))
+            .unwrap_or((ValueErrorKind::Serialization, String::new()));
+        assert_eq!(kind, ValueErrorKind::Validation);
+        assert!(
+            message.ends_with("must be less than 65536 bytes"),
+            "{message}"
+        );
+        // 31 maps around a scalar pass; 32 do not.
+        let nest = |depth: usize| {
+            let mut v = json!({"S": "leaf"});
+            for _ in 0..depth {
+                v = json!({"M": {"d": v}});
+            }
+            v
+        };
+        let deep = AttributeValue::from_json(&nest(31)).map(|v| nesting_depth(&v));
+        assert_eq!(deep, Ok(31));
+        assert_eq!(
+            AttributeValue::from_json(&nest(32))
+                .err()
+                .map(|e| e.message),
+            Some(NESTING_DEPTH_MESSAGE.to_owned())
+        );
+        assert_eq!(nesting_depth(&AttributeValue::M(BTreeMap::new())), 0);
+    }
 
     #[test]
     fn t10_round_trips_every_type() {

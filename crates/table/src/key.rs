@@ -53,6 +53,12 @@ fn check_value(schema_name: &str, value: &AttributeValue, is_sort: bool) -> Resu
             "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {kind} value. Key: {schema_name}"
         )));
     }
+    check_key_size(value, is_sort)
+}
+
+/// Refuses a key value larger than DynamoDB allows (2048 bytes for a partition key, 1024 for
+/// a sort key), with its messages. Also used on the values of Query's key conditions.
+pub(crate) fn check_key_size(value: &AttributeValue, is_sort: bool) -> Result<(), Rejection> {
     let size = key_value_size(value);
     if !is_sort && size > PARTITION_KEY_BYTES_MAX {
         return Err(Rejection::validation(

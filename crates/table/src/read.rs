@@ -142,12 +142,25 @@ pub(crate) fn key_conditions<'a>(
             if !schema.partition.scalar.matches(value) {
                 return Err(type_mismatch());
             }
+            crate::key::check_key_size(value, false)?;
             partition = Some(value.clone());
         } else if schema
             .sort
             .as_ref()
             .is_some_and(|s| s.name == predicate.attribute)
         {
+            let values = match &predicate.op {
+                KeyOp::Between(low, high) => vec![low, high],
+                KeyOp::Eq(v)
+                | KeyOp::Lt(v)
+                | KeyOp::Le(v)
+                | KeyOp::Gt(v)
+                | KeyOp::Ge(v)
+                | KeyOp::BeginsWith(v) => vec![v],
+            };
+            for value in values {
+                crate::key::check_key_size(value, true)?;
+            }
             sort = Some(&predicate.op);
         } else {
             return Err(missed());
