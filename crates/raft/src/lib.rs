@@ -27,6 +27,8 @@ mod compaction_tests;
 #[cfg(test)]
 mod group_tests;
 #[cfg(test)]
+mod health_tests;
+#[cfg(test)]
 mod suite_tests;
 
 pub use admin::{fetch_status, request_membership_change, MembershipChange, MEMBERSHIP_TIMEOUT_MS};

@@ -27,6 +27,14 @@ use crate::wire::{self, paths, secret_matches, MAX_BODY_BYTES, SECRET_HEADER};
 const HEADER_READ_TIMEOUT_MS: u64 = 30_000;
 /// Pause after a failed accept (e.g. out of file descriptors).
 const ACCEPT_ERROR_BACKOFF_MS: u64 = 50;
+/// Open peer connections at most (members, forwarding followers, operators): beyond it a new
+/// connection is closed at once, so that a flood cannot take the descriptors the log needs.
+pub(crate) const PEER_CONNECTIONS_MAX: usize = 256;
+/// How long a peer may take to send a request body (a 1 MiB snapshot chunk, a batch of
+/// entries) once its headers arrived.
+const PEER_BODY_READ_TIMEOUT_MS: u64 = 60_000;
+/// The health check's path; the only one served without the cluster secret.
+pub(crate) const HEALTH_PATH: &str = "/health";
 
 /// Serves the peer protocol on `listener` until `shutdown` completes.
 pub(crate) async fn serve<F>(group: RegionGroup, listener: tokio::net::TcpListener, shutdown: F)
@@ -37,6 +45,7 @@ where
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, node_id = group.node_id(), "peer listener");
     }
+    let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(PEER_CONNECTIONS_MAX));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -50,9 +59,17 @@ where
                 continue;
             }
         };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::warn!(
+                max = PEER_CONNECTIONS_MAX,
+                "peer connection limit reached: closing a new connection"
+            );
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let group = group.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let service = service_fn(move |request: http::Request<Incoming>| {
                 let group = group.clone();
                 async move { Ok::<_, Infallible>(handle(&group, request).await) }
@@ -67,6 +84,30 @@ where
             }
         });
     }
+}
+
+/// `GET /health`: 200 when the Raft core runs, a leader is known and the log flushes, else
+/// 503; `key=value` lines either way. No secret needed: it reveals nothing but health.
+fn health(group: &RegionGroup) -> http::Response<Full<Bytes>> {
+    let h = group.health();
+    let status = if h.is_healthy() {
+        http::StatusCode::OK
+    } else {
+        http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let leader = h
+        .leader
+        .map_or_else(|| "none".to_owned(), |l| l.to_string());
+    plain(
+        status,
+        format!(
+            "healthy={}\nraft_running={}\nrole={:?}\nleader={leader}\nstorage_writable={}\n",
+            h.is_healthy(),
+            h.raft_running,
+            h.role,
+            h.storage_writable
+        ),
+    )
 }
 
 fn plain(status: http::StatusCode, text: impl Into<String>) -> http::Response<Full<Bytes>> {
@@ -91,6 +132,9 @@ async fn handle(
     request: http::Request<Incoming>,
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
+    if parts.method == http::Method::GET && parts.uri.path() == HEALTH_PATH {
+        return health(group);
+    }
     // The secret header, or (for Prometheus scrapers) `Authorization: Bearer <secret>`.
     let given = parts
         .headers
@@ -124,9 +168,25 @@ async fn handle(
     if parts.method != http::Method::POST {
         return plain(http::StatusCode::METHOD_NOT_ALLOWED, "use POST");
     }
-    let body = match Limited::new(body, MAX_BODY_BYTES as usize).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => return plain(http::StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+    let deadline = Duration::from_millis(PEER_BODY_READ_TIMEOUT_MS);
+    let read = tokio::time::timeout(
+        deadline,
+        Limited::new(body, MAX_BODY_BYTES as usize).collect(),
+    );
+    let body = match read.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) => return plain(http::StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+        Err(_) => {
+            let mut response = plain(
+                http::StatusCode::REQUEST_TIMEOUT,
+                "body not received in time",
+            );
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
     };
     let path = parts.uri.path();
     if path.starts_with(crate::group::EXTENSION_PATH_PREFIX) {
