@@ -33,13 +33,19 @@ use crate::group::RegionGroup;
 use crate::wire::paths;
 
 /// How often the guard looks at the group's state.
-const GUARD_TICK_MS: u64 = 25;
+const GUARD_TICK_MS: u64 = 10;
+/// Waited beyond the leader lease before campaigning: heartbeats reach the peers at slightly
+/// different times, and a peer whose lease has not quite run out refuses the real vote.
+const LEASE_MARGIN_MS: u64 = 150;
 
 /// When this node last accepted AppendEntries from a leader (ms since `epoch`; 0: never).
 #[derive(Debug)]
 pub(crate) struct LeaderContact {
     epoch: Instant,
     last_ms: AtomicU64,
+    /// When this node last granted a pre-vote (ms since `epoch`; 0: never): it then leaves
+    /// the campaign to that candidate for a while, so two nodes rarely split the vote.
+    granted_ms: AtomicU64,
 }
 
 impl LeaderContact {
@@ -47,6 +53,7 @@ impl LeaderContact {
         LeaderContact {
             epoch: Instant::now(),
             last_ms: AtomicU64::new(0),
+            granted_ms: AtomicU64::new(0),
         }
     }
 
@@ -54,6 +61,24 @@ impl LeaderContact {
     pub(crate) fn touch(&self) {
         let ms = self.epoch.elapsed().as_millis() as u64;
         self.last_ms.fetch_max(ms.max(1), Ordering::Relaxed);
+    }
+
+    /// This node granted a pre-vote now.
+    fn granted(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.granted_ms.fetch_max(ms.max(1), Ordering::Relaxed);
+    }
+
+    /// How long ago this node last granted a pre-vote (None: never).
+    fn since_granted(&self) -> Option<Duration> {
+        match self.granted_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(
+                self.epoch
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(ms)),
+            ),
+        }
     }
 
     /// How long ago a leader was last heard (None: never since start).
@@ -95,6 +120,9 @@ impl RegionGroup {
                 .is_some_and(|since| since < lease);
         let log_ok = request.last_log_index >= m.last_log_index;
         let granted = !leader_alive && log_ok;
+        if granted {
+            self.leader_contact.granted();
+        }
         tracing::debug!(
             candidate = request.candidate,
             granted,
@@ -108,7 +136,7 @@ impl RegionGroup {
     /// Campaigns when a majority agrees the leader is gone (see the module docs). Runs until the
     /// group shuts down.
     pub(crate) async fn guard_elections(self) {
-        let lease_ms = self.settings.election_timeout_max_ms;
+        let lease_ms = self.settings.election_timeout_max_ms + LEASE_MARGIN_MS;
         let spread_ms = self
             .settings
             .election_timeout_max_ms
@@ -137,7 +165,11 @@ impl RegionGroup {
                 .since()
                 .unwrap_or_else(|| started.elapsed());
             let since_attempt = last_attempt.map_or(Duration::MAX, |t| t.elapsed());
-            if silent < wait || since_attempt < wait {
+            let backing_another = self
+                .leader_contact
+                .since_granted()
+                .is_some_and(|since| since < Duration::from_millis(spread_ms));
+            if silent < wait || since_attempt < wait || backing_another {
                 continue;
             }
             last_attempt = Some(Instant::now());
