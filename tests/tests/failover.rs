@@ -76,27 +76,6 @@ impl Load {
             .store(node.map_or(0, |n| 1 << n), Ordering::Relaxed);
     }
 
-    /// Time from `since` to the first acknowledgement after it (None: none within `limit`).
-    async fn first_ack_after(&self, since: Instant, limit: Duration) -> Option<Duration> {
-        let deadline = since + limit;
-        loop {
-            let first = self
-                .acks
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|at| **at > since)
-                .copied();
-            if let Some(at) = first {
-                return Some(at - since);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
     /// The longest gap between acknowledgements in [from, to].
     fn longest_gap(&self, from: Instant, to: Instant) -> Duration {
         let acks = self.acks.lock().unwrap();
