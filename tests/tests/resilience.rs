@@ -321,3 +321,40 @@ async fn t10_health_metrics_cors_host_and_admin_secret() {
     assert_eq!(sweep(Some("wrong")).0, 403);
     assert_eq!(sweep(Some(TEST_ADMIN_SECRET)).0, 200);
 }
+
+#[tokio::test]
+async fn t10_issue_10_connection_cap_and_idle_limit() {
+    let server = Server::start_with(
+        Storage::InMemory,
+        &["--max-connections", "2", "--idle-timeout-ms", "500"],
+    )
+    .await
+    .unwrap();
+    let port = server.port();
+    eprintln!("--- two idle connections take both slots: a third gets a 503 and is closed");
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, _, body) = get(port, "/_meridian/health");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("ServiceUnavailable"), "{body}");
+
+    eprintln!("--- the idle limit closes them, which frees the slots");
+    let started = Instant::now();
+    for mut stream in held {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        // A closed connection reads as end of file.
+        assert_eq!(stream.read(&mut buf).unwrap_or(0), 0);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, _, body) = get(port, "/_meridian/health");
+    assert_eq!(status, 200, "{body}");
+}
