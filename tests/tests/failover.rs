@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use meridian_tests::*;
 
-const FIRST_LEADER_TIMEOUT: Duration = Duration::from_secs(20);
+const FIRST_LEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// A fault on a follower lasts this long before it heals.
 const FOLLOWER_FAULT: Duration = Duration::from_millis(3_000);
 /// After a heal, writes are watched this long for a stall.
@@ -136,10 +136,18 @@ async fn settled(region: &Cluster) -> usize {
             let id: u64 = leaders[0].as_deref().unwrap().parse().unwrap();
             return region.nodes.iter().position(|n| n.id == id).unwrap();
         }
-        assert!(
-            Instant::now() < deadline,
-            "the region never settled: {statuses:?}"
-        );
+        if Instant::now() > deadline {
+            let tails: Vec<String> = region
+                .nodes
+                .iter()
+                .map(|n| {
+                    n.server
+                        .as_ref()
+                        .map_or("(not running)".into(), |s| s.stderr_tail())
+                })
+                .collect();
+            panic!("the region never settled: {statuses:?}\nstderr tails: {tails:#?}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
