@@ -1,7 +1,8 @@
 //! Export and import of the whole state machine (every [`Space`]), for Raft snapshots and as
 //! a way out of sled. The format is the same for both backends.
 
-use serde::{Deserialize, Serialize};
+use serde::ser::{SerializeSeq as _, SerializeStruct as _, SerializeTuple as _};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{from_sled, StorageError};
 use crate::memory::Map;
@@ -42,22 +43,72 @@ impl StateSnapshot {
     /// The export bytes ([`Store::export_state`]'s format). CPU-bound and proportional to the
     /// state: run it on a blocking thread.
     pub fn encode(self) -> Result<Vec<u8>, StorageError> {
-        let spaces = match self.0 {
-            Copied::Entries(spaces) => spaces,
-            Copied::Maps(maps) => Space::ALL
-                .iter()
-                .map(|space| {
-                    let entries = maps[space.index()]
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    (*space, entries)
-                })
-                .collect(),
-        };
         let mut out = vec![EXPORT_FORMAT_VERSION];
-        bincode::serialize_into(&mut out, &ExportV1 { spaces })?;
+        match self.0 {
+            Copied::Entries(spaces) => {
+                bincode::serialize_into(&mut out, &ExportV1 { spaces })?;
+            }
+            // Straight from the maps: no copy of the state before encoding it.
+            Copied::Maps(maps) => bincode::serialize_into(&mut out, &MapsExport(&maps))?,
+        }
         Ok(out)
+    }
+}
+
+/// Serialises persistent maps exactly as [`ExportV1`] serialises the same entries: a struct
+/// with one field, a sequence of `(Space, sequence of (key, value))` in [`Space::ALL`] order.
+struct MapsExport<'a>(&'a [Map; SPACE_COUNT]);
+
+struct MapEntries<'a>(&'a Map);
+
+impl Serialize for MapsExport<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Spaces<'a>(&'a [Map; SPACE_COUNT]);
+        impl Serialize for Spaces<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(Space::ALL.len()))?;
+                for space in Space::ALL {
+                    seq.serialize_element(&(space, MapEntries(&self.0[space.index()])))?;
+                }
+                seq.end()
+            }
+        }
+        let mut export = serializer.serialize_struct("ExportV1", 1)?;
+        export.serialize_field("spaces", &Spaces(self.0))?;
+        export.end()
+    }
+}
+
+impl Serialize for MapEntries<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (key, value) in self.0.iter() {
+            seq.serialize_element(&Pair(key, value))?;
+        }
+        seq.end()
+    }
+}
+
+/// A `(key, value)` tuple by reference.
+struct Pair<'a>(&'a Vec<u8>, &'a Vec<u8>);
+
+impl Serialize for Pair<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(2)?;
+        tuple.serialize_element(&Bytes(self.0))?;
+        tuple.serialize_element(&Bytes(self.1))?;
+        tuple.end()
+    }
+}
+
+/// A byte string serialised with `serialize_bytes`: in bincode 1 that is the length (u64) and
+/// the raw bytes, exactly what a `Vec<u8>` (a sequence of u8) gives, written in one call
+/// instead of one per byte.
+struct Bytes<'a>(&'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
     }
 }
 
@@ -146,5 +197,41 @@ impl Store {
             }
         }
         s.apply_batches(&batches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WriteSet;
+
+    #[test]
+    fn t10_issue_10_snapshot_of_maps_encodes_as_the_export() {
+        let store = Store::open(None, 1 << 20).expect("store");
+        let mut writes = WriteSet::new();
+        for i in 0u32..500 {
+            writes.put(
+                Space::Items,
+                i.to_be_bytes().to_vec(),
+                vec![7; (i % 40) as usize],
+            );
+        }
+        writes.put(Space::SmMeta, b"applied".to_vec(), b"x".to_vec());
+        writes.put(Space::Indexes, b"i".to_vec(), Vec::new());
+        store.commit(writes).expect("commit");
+        let snapshot = store.state_snapshot().expect("snapshot");
+        // Writes after the snapshot are not in it.
+        let mut later = WriteSet::new();
+        later.put(Space::Items, b"later".to_vec(), b"y".to_vec());
+        let before_later = store.export_state().expect("export");
+        store.commit(later).expect("commit");
+        let encoded = snapshot.encode().expect("encode");
+        assert_eq!(
+            encoded, before_later,
+            "same bytes as export_state at that point"
+        );
+        let copy = Store::open(None, 1 << 20).expect("store");
+        copy.import_state(&encoded).expect("import");
+        assert_eq!(copy.export_state().expect("export"), before_later);
     }
 }
