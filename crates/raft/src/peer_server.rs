@@ -46,6 +46,9 @@ where
         tracing::info!(%addr, node_id = group.node_id(), "peer listener");
     }
     let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(PEER_CONNECTIONS_MAX));
+    // Open connections close when the listener stops: a pooled keep-alive connection must not
+    // outlive its node and answer for it after a restart on the same port.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -68,6 +71,7 @@ where
         };
         let _ = stream.set_nodelay(true);
         let group = group.clone();
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let service = service_fn(move |request: http::Request<Incoming>| {
@@ -79,11 +83,25 @@ where
                 .header_read_timeout(Duration::from_millis(HEADER_READ_TIMEOUT_MS))
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);
-            if let Err(error) = conn.await {
-                tracing::debug!(%error, "peer connection ended with an error");
+            tokio::pin!(conn);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "peer connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop.changed(), if !stopping => {
+                        stopping = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
             }
         });
     }
+    let _ = stop_tx.send(true);
 }
 
 /// `GET /health`: 200 when the Raft core runs, a leader is known and the log flushes, else
