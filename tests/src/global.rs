@@ -308,3 +308,43 @@ pub async fn wait_converged(clients: &[Client], table: &str, timeout: Duration) 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// PutItem of `{pk: S, v: S}`; panics (failing the test) if it fails.
+pub async fn put_v(c: &Client, table: &str, pk: &str, v: &str) {
+    c.put_item()
+        .table_name(table)
+        .item("pk", crate::s(pk))
+        .item("v", crate::s(v))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutItem {pk}={v}: {e:?}"));
+}
+
+/// The `v` attribute of item `pk` (None: no item, or the read failed).
+pub async fn get_v(c: &Client, table: &str, pk: &str) -> Option<String> {
+    let r = c
+        .get_item()
+        .table_name(table)
+        .key("pk", crate::s(pk))
+        .send()
+        .await
+        .ok()?;
+    r.item()
+        .and_then(|i| crate::get_s(i, "v"))
+        .map(str::to_owned)
+}
+
+/// Polls until `pk` reads `v` through `c`; panics after `timeout`.
+pub async fn wait_value(c: &Client, table: &str, pk: &str, v: Option<&str>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if get_v(c, table, pk).await.as_deref() == v {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pk} did not become {v:?} within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -89,41 +89,6 @@ impl DevLab {
     }
 }
 
-async fn put(c: &Client, table: &str, pk: &str, v: &str) {
-    c.put_item()
-        .table_name(table)
-        .item("pk", s(pk))
-        .item("v", s(v))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("PutItem {pk}={v}: {e:?}"));
-}
-
-async fn get_v(c: &Client, table: &str, pk: &str) -> Option<String> {
-    let r = c
-        .get_item()
-        .table_name(table)
-        .key("pk", s(pk))
-        .send()
-        .await
-        .ok()?;
-    r.item().and_then(|i| get_s(i, "v")).map(str::to_owned)
-}
-
-async fn wait_value(c: &Client, table: &str, pk: &str, v: Option<&str>, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if get_v(c, table, pk).await.as_deref() == v {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{pk} did not become {v:?} within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until `table` exists (ACTIVE) in every region of the lab.
 async fn wait_everywhere(lab: &DevLab, table: &str) {
     wait_everywhere_of(lab, table, REGIONS.len()).await;
@@ -211,11 +176,11 @@ async fn t10_pause_replication_queues_writes_then_converges_with_conflicts_resol
 
     tracing_phase("--- writes in two regions are accepted and queue up");
     for i in 0..5 {
-        put(&east, "orders", &format!("east-{i}"), "e").await;
+        put_v(&east, "orders", &format!("east-{i}"), "e").await;
     }
-    put(&east, "orders", "both", "from-east").await;
+    put_v(&east, "orders", "both", "from-east").await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    put(&west, "orders", "both", "from-west").await;
+    put_v(&west, "orders", "both", "from-west").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         get_v(&south, "orders", "east-0").await,
@@ -285,15 +250,15 @@ async fn t10_a_skewed_clock_decides_last_writer_wins() {
         "PT3S",
     ])
     .await;
-    put(&east, "skewed", "k", "east-first").await;
+    put_v(&east, "skewed", "k", "east-first").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    put(&west, "skewed", "k", "west-later").await;
+    put_v(&west, "skewed", "k", "west-later").await;
     tracing_phase("--- after the pause, its earlier write wins everywhere: LWW by skewed time");
     for c in [&east, &west, &lab.client(2)] {
         wait_value(c, "skewed", "k", Some("east-first"), CONVERGE).await;
     }
     tracing_phase("--- a write made after seeing the skewed one still wins (the HLC)");
-    put(&west, "skewed", "k", "west-after-seeing").await;
+    put_v(&west, "skewed", "k", "west-after-seeing").await;
     for c in [&east, &west, &lab.client(2)] {
         wait_value(c, "skewed", "k", Some("west-after-seeing"), CONVERGE).await;
     }
@@ -445,7 +410,7 @@ async fn t10_slow_and_lossy_links_between_regions() {
     ])
     .await;
     let started = Instant::now();
-    put(&east, "slow", "k", "1").await;
+    put_v(&east, "slow", "k", "1").await;
     wait_value(&west, "slow", "k", Some("1"), CONVERGE).await;
     assert!(
         started.elapsed() >= Duration::from_millis(800),
@@ -465,7 +430,7 @@ async fn t10_slow_and_lossy_links_between_regions() {
     lab.chaos_ok(&["clear"]).await;
     lab.chaos_ok(&["delay", "--from", "us-east-1", "--drop", "1"])
         .await;
-    put(&east, "slow", "lost", "1").await;
+    put_v(&east, "slow", "lost", "1").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(get_v(&west, "slow", "lost").await, None);
     let status = lab.status().await;
@@ -485,7 +450,7 @@ async fn t90_issue_13_an_acknowledged_delete_never_comes_back() {
     let (a, b, c) = (lab.client(0), lab.client(1), lab.client(2));
     create_simple_table(&a, "deletes").await;
     wait_everywhere(&lab, "deletes").await;
-    put(&a, "deletes", "k", "first").await;
+    put_v(&a, "deletes", "k", "first").await;
     for client in [&a, &b, &c] {
         wait_value(client, "deletes", "k", Some("first"), CONVERGE).await;
     }
@@ -502,7 +467,7 @@ async fn t90_issue_13_an_acknowledged_delete_never_comes_back() {
         "c-to-a",
     ])
     .await;
-    put(&c, "deletes", "k", "older-from-c").await;
+    put_v(&c, "deletes", "k", "older-from-c").await;
     wait_value(&b, "deletes", "k", Some("older-from-c"), CONVERGE).await;
     tracing_phase("--- A deletes k (later): B and C apply the delete and acknowledge it");
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -569,11 +534,11 @@ async fn t10_kill_and_restart_a_region_of_the_lab() {
     let west_direct = client_in_region(&west_url, "eu-west-1");
     let err = west_direct.list_tables().send().await.unwrap_err();
     assert!(matches!(err, SdkError::DispatchFailure(_)), "{err:?}");
-    put(&east, "failover", "while-down", "1").await;
+    put_v(&east, "failover", "while-down", "1").await;
     tracing_phase("--- it comes back on its storage and catches up");
     lab.chaos_ok(&["restart", "--region", "eu-west-1"]).await;
     wait_value(&west_direct, "failover", "while-down", Some("1"), CONVERGE).await;
-    put(&west_direct, "failover", "after", "2").await;
+    put_v(&west_direct, "failover", "after", "2").await;
     wait_value(&east, "failover", "after", Some("2"), CONVERGE).await;
 }
 
@@ -669,7 +634,7 @@ async fn t20_partition_the_leader_of_a_three_node_region() {
     let config = region.nodes[0].config.display().to_string();
     let c = region.nodes[(leader + 1) % 3].client();
     create_simple_table(&c, "split").await;
-    put(&c, "split", "before", "1").await;
+    put_v(&c, "split", "before", "1").await;
     tracing_phase("--- cut the leader off from its peers; the other two elect a new one");
     let leader_id = region.nodes[leader].id.to_string();
     let (ok, out) = Cluster::run_cli(&[
@@ -754,7 +719,7 @@ async fn t20_cut_a_region_off_between_processes() {
         .send()
         .await
         .expect("create global table");
-    put(&a, "cut", "first", "1").await;
+    put_v(&a, "cut", "first", "1").await;
     wait_value(&b, "cut", "first", Some("1"), CONVERGE).await;
     let config = lab.regions[0].config.display().to_string();
     let (ok, out) = Cluster::run_cli(&[
@@ -769,8 +734,8 @@ async fn t20_cut_a_region_off_between_processes() {
     ])
     .await;
     assert!(ok && out.contains("installed on 2 of 2 nodes"), "{out}");
-    put(&a, "cut", "during", "a").await;
-    put(&b, "cut", "during-b", "b").await;
+    put_v(&a, "cut", "during", "a").await;
+    put_v(&b, "cut", "during-b", "b").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         get_v(&b, "cut", "during").await,

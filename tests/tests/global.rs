@@ -15,42 +15,6 @@ const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-1"];
 /// Longest wait for replicas to converge after the last write.
 const CONVERGE: Duration = Duration::from_secs(45);
 
-async fn put(c: &Client, table: &str, pk: &str, v: &str) {
-    c.put_item()
-        .table_name(table)
-        .item("pk", s(pk))
-        .item("v", s(v))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("PutItem {pk}={v}: {e:?}"));
-}
-
-async fn get_v(c: &Client, table: &str, pk: &str) -> Option<String> {
-    let r = c
-        .get_item()
-        .table_name(table)
-        .key("pk", s(pk))
-        .send()
-        .await
-        .ok()?;
-    r.item().and_then(|i| get_s(i, "v")).map(str::to_owned)
-}
-
-/// Polls until `pk` reads `v` through `c`.
-async fn wait_value(c: &Client, table: &str, pk: &str, v: Option<&str>, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if get_v(c, table, pk).await.as_deref() == v {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{pk} did not become {v:?} within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Makes `table` (created in region 0) global across `regions` with UpdateTable's
 /// ReplicaUpdates, and waits until region 0 reports every replica ACTIVE.
 async fn add_replicas(lab: &Lab, table: &str, regions: &[usize]) {
@@ -110,7 +74,7 @@ async fn global_lab(table: &str) -> (Lab, Vec<Client>) {
 async fn a_write_in_each_region_appears_in_all_others() {
     let (lab, c) = global_lab("everywhere").await;
     for (i, client) in c.iter().enumerate() {
-        put(client, "everywhere", &format!("from-{i}"), &format!("v{i}")).await;
+        put_v(client, "everywhere", &format!("from-{i}"), &format!("v{i}")).await;
     }
     for client in &c {
         for i in 0..c.len() {
@@ -264,7 +228,7 @@ async fn concurrent_writes_converge_and_a_later_write_wins() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             for k in 0..30 {
-                put(&client, "conflicts", &format!("k{k}"), &format!("r{i}-{k}")).await;
+                put_v(&client, "conflicts", &format!("k{k}"), &format!("r{i}-{k}")).await;
                 if k % 7 == i {
                     client
                         .delete_item()
@@ -315,7 +279,7 @@ async fn concurrent_writes_converge_and_a_later_write_wins() {
 
     // A write made after a region has seen another region's write wins over it everywhere,
     // even though the first region wrote "later" by its own clock order.
-    put(&c[0], "conflicts", "causal", "first").await;
+    put_v(&c[0], "conflicts", "causal", "first").await;
     wait_value(
         &c[1],
         "conflicts",
@@ -324,7 +288,7 @@ async fn concurrent_writes_converge_and_a_later_write_wins() {
         Duration::from_secs(15),
     )
     .await;
-    put(&c[1], "conflicts", "causal", "second").await;
+    put_v(&c[1], "conflicts", "causal", "second").await;
     wait_converged(&c, "conflicts", CONVERGE).await;
     for client in &c {
         assert_eq!(
@@ -335,7 +299,7 @@ async fn concurrent_writes_converge_and_a_later_write_wins() {
 
     // Delete versus a concurrent update of the same item converges (to either outcome, the
     // same everywhere).
-    put(&c[0], "conflicts", "contested", "base").await;
+    put_v(&c[0], "conflicts", "contested", "base").await;
     wait_converged(&c, "conflicts", CONVERGE).await;
     let (a, b) = (c[0].clone(), c[2].clone());
     let del = tokio::spawn(async move {
@@ -346,7 +310,7 @@ async fn concurrent_writes_converge_and_a_later_write_wins() {
             .await
             .unwrap();
     });
-    let upd = tokio::spawn(async move { put(&b, "conflicts", "contested", "updated").await });
+    let upd = tokio::spawn(async move { put_v(&b, "conflicts", "contested", "updated").await });
     del.await.unwrap();
     upd.await.unwrap();
     wait_converged(&c, "conflicts", CONVERGE).await;
@@ -403,7 +367,7 @@ async fn a_killed_region_receives_everything_and_ships_its_own() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     lab.restart(1).await;
     // Its own writes after the restart reach the others.
-    put(&c[1], "outage", "from-eu", "back").await;
+    put_v(&c[1], "outage", "from-eu", "back").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::SeqCst);
     let mut acked = writer.await.unwrap();
@@ -445,7 +409,7 @@ async fn a_replica_added_under_load_is_backfilled_identical() {
     let c: Vec<Client> = (0..3).map(|i| lab.client(i)).collect();
     create_simple_table(&c[0], "backfill").await;
     for n in 0..300 {
-        put(&c[0], "backfill", &format!("old-{n}"), "before").await;
+        put_v(&c[0], "backfill", &format!("old-{n}"), "before").await;
     }
     add_replicas(&lab, "backfill", &[1]).await;
     let stop = Arc::new(AtomicBool::new(false));
@@ -456,7 +420,7 @@ async fn a_replica_added_under_load_is_backfilled_identical() {
         tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
-                put(
+                put_v(
                     &c1,
                     "backfill",
                     &format!("old-{}", n % 300),
@@ -484,7 +448,7 @@ async fn a_restart_of_every_process_loses_nothing_acknowledged() {
     for (i, client) in c.iter().enumerate() {
         for n in 0..40 {
             let pk = format!("r{i}-{n}");
-            put(client, "restart", &pk, "durable").await;
+            put_v(client, "restart", &pk, "durable").await;
             acked.lock().unwrap().push(pk);
         }
     }
@@ -540,7 +504,7 @@ async fn the_2017_global_tables_api() {
         .unwrap_err();
     assert_eq!(error_code(&err), "GlobalTableAlreadyExistsException");
 
-    put(&c[0], "legacy", "a", "1").await;
+    put_v(&c[0], "legacy", "a", "1").await;
     wait_value(&c[1], "legacy", "a", Some("1"), Duration::from_secs(15)).await;
 
     let listed = c[1].list_global_tables().send().await.unwrap();
@@ -673,7 +637,7 @@ async fn the_2017_global_tables_api() {
     let created = tagged("tagged", "eu-west-1").await.unwrap();
     let replicas = created.table_description().unwrap().replicas();
     assert_eq!(replicas.len(), 1, "{replicas:?}");
-    put(&c[0], "tagged", "t", "1").await;
+    put_v(&c[0], "tagged", "t", "1").await;
     wait_value(&c[1], "tagged", "t", Some("1"), Duration::from_secs(15)).await;
 }
 
@@ -701,7 +665,7 @@ async fn dev_mode_routes_the_shared_port_by_signing_region() {
     let t = t.table().unwrap();
     assert!(t.table_arn().unwrap().contains(":eu-west-1:"), "{t:?}");
     assert_eq!(t.replicas().len(), 1);
-    put(&west, "devtable", "w", "from-west").await;
+    put_v(&west, "devtable", "w", "from-west").await;
     wait_value(
         &east,
         "devtable",
