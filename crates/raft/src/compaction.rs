@@ -16,6 +16,14 @@
 //! snapshot, the state and replaced blobs it has not reclaimed yet (see `storage`'s
 //! `purge_log`).
 //!
+//! In memory the state machine lives in RAM too, and a snapshot encodes all of it: taking one
+//! every 5,000 entries made the encoding a large, growing share of the CPU. There the
+//! entry-count policy is off and the byte bound is at least the state's size (the log may
+//! grow as large as the state before it is compacted, so the work of encoding snapshots stays
+//! proportional to the bytes written); memory stays under about twice the state plus the
+//! bounds above. (Only the default entry count gives way: a configured
+//! `snapshot_logs_since_last` is honoured in memory too.)
+//!
 //! [`RaftSettings::snapshot_log_bytes_since_last`]: crate::RaftSettings::snapshot_log_bytes_since_last
 
 use std::collections::BTreeMap;
@@ -24,9 +32,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openraft::Raft;
+use storage::Store;
 
 use crate::types::TypeConfig;
 
+/// Default of [`crate::RaftSettings::snapshot_logs_since_last`] (openraft's own default).
+pub const SNAPSHOT_LOGS_SINCE_LAST_DEFAULT: u64 = 5000;
 /// Default of [`crate::RaftSettings::snapshot_log_bytes_since_last`]: 64 MiB.
 pub const SNAPSHOT_LOG_BYTES_SINCE_LAST_DEFAULT: u64 = 64 * 1024 * 1024;
 /// Log bytes kept behind a byte-triggered snapshot (newest entries first): 32 MiB.
@@ -108,15 +119,34 @@ impl LogBytes {
 
 /// The compactor: waits for the byte counter to cross the bound, then snapshots and purges.
 /// Ends when the Raft core stops.
-pub(crate) async fn run(raft: Raft<TypeConfig>, bytes: Arc<LogBytes>, bound_bytes: u64) {
+pub(crate) async fn run(
+    raft: Raft<TypeConfig>,
+    bytes: Arc<LogBytes>,
+    bound_bytes: u64,
+    store: Store,
+) {
     if bound_bytes == 0 {
         return;
     }
-    bytes.bound_bytes.store(bound_bytes, Ordering::Relaxed);
+    let mut metrics = raft.metrics();
     loop {
-        bytes.wake.notified().await;
+        // In memory, at least the state's size (see the module comment).
+        let threshold = bound_bytes.max(store.state_bytes().unwrap_or(0));
+        bytes.bound_bytes.store(threshold, Ordering::Relaxed);
+        tokio::select! {
+            () = bytes.wake.notified() => {}
+            // Ends with the Raft core, releasing the store (a restart reopens it).
+            changed = metrics.changed() => {
+                let stopped = changed.is_err()
+                    || metrics.borrow_and_update().state == openraft::ServerState::Shutdown;
+                if stopped {
+                    return;
+                }
+                continue;
+            }
+        }
         let since = bytes.since_snapshot.load(Ordering::Relaxed);
-        if since < bound_bytes {
+        if since < threshold {
             continue;
         }
         bytes.since_snapshot.fetch_sub(since, Ordering::Relaxed);

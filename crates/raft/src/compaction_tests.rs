@@ -46,10 +46,11 @@ async fn write_big_entries(store: Store) -> (RegionGroup, Vec<u64>) {
     (group, log_bytes)
 }
 
-/// The most the log may hold: the bound, what is kept behind a snapshot, and a few entries
-/// appended while a snapshot is built.
+/// The most the log may hold: the bound, what is kept behind a snapshot, and the entries
+/// appended while a snapshot is built (nothing slows writers meanwhile; this test writes as
+/// fast as it can, on a loaded machine).
 fn log_limit() -> u64 {
-    BOUND_BYTES + LOG_BYTES_KEPT_AFTER_SNAPSHOT_MAX + 4 * ENTRY_BYTES as u64
+    BOUND_BYTES + LOG_BYTES_KEPT_AFTER_SNAPSHOT_MAX + 8 * ENTRY_BYTES as u64
 }
 
 #[tokio::test]

@@ -95,7 +95,7 @@ impl Default for RaftSettings {
             election_timeout_min_ms: 150,
             election_timeout_max_ms: 300,
             heartbeat_interval_ms: 50,
-            snapshot_logs_since_last: 5000,
+            snapshot_logs_since_last: crate::compaction::SNAPSHOT_LOGS_SINCE_LAST_DEFAULT,
             max_in_snapshot_log_to_keep: 1000,
             snapshot_log_bytes_since_last: crate::compaction::SNAPSHOT_LOG_BYTES_SINCE_LAST_DEFAULT,
             install_snapshot_timeout_ms: 3_000,
@@ -377,7 +377,17 @@ impl RegionGroup {
                 "node {node_id} is listed among its own peers"
             )));
         }
-        let config = Arc::new(settings.openraft_config()?);
+        let mut config = settings.openraft_config()?;
+        if store.is_in_memory()
+            && settings.snapshot_log_bytes_since_last > 0
+            && settings.snapshot_logs_since_last
+                == crate::compaction::SNAPSHOT_LOGS_SINCE_LAST_DEFAULT
+        {
+            // In memory, snapshots are taken by bytes unless an entry count was configured
+            // (see `compaction.rs`).
+            config.snapshot_policy = SnapshotPolicy::Never;
+        }
+        let config = Arc::new(config);
         let flusher = if store.is_in_memory() {
             None
         } else {
@@ -385,8 +395,8 @@ impl RegionGroup {
         };
         let log_store = LogStore::new(store.clone(), flusher.clone());
         let log_bytes = log_store.log_bytes();
-        let state_machine =
-            StateMachine::open(store, logic).map_err(|e| RaftError::Fatal(e.to_string()))?;
+        let state_machine = StateMachine::open(store.clone(), logic)
+            .map_err(|e| RaftError::Fatal(e.to_string()))?;
         let peers = PeerClient::new(&settings.cluster_secret).with_chaos(settings.chaos.clone());
         let network = PeerNetworkFactory::new(peers.clone());
         let raft = Raft::new(node_id, config, network, log_store, state_machine)
@@ -396,6 +406,7 @@ impl RegionGroup {
             raft.clone(),
             log_bytes.clone(),
             settings.snapshot_log_bytes_since_last,
+            store.clone(),
         ));
         let group = RegionGroup {
             node_id,

@@ -45,6 +45,8 @@ pub(crate) struct MemoryBackend {
     raft_meta: RwLock<HashMap<String, Vec<u8>>>,
     /// Approximate bytes of keys and values held, for `size_on_disk`.
     held: AtomicI64,
+    /// The part of `held` in the Raft log and the Raft metadata (snapshots included).
+    raft_held: AtomicI64,
 }
 
 fn poisoned() -> StorageError {
@@ -74,6 +76,18 @@ impl MemoryBackend {
 
     fn account(&self, delta: i64) {
         self.held.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Accounts bytes of the Raft log or metadata.
+    fn account_raft(&self, delta: i64) {
+        self.account(delta);
+        self.raft_held.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Approximate bytes of the state machine's spaces (what a snapshot encodes).
+    pub(crate) fn state_bytes_held(&self) -> u64 {
+        let state = self.held.load(Ordering::Relaxed) - self.raft_held.load(Ordering::Relaxed);
+        u64::try_from(state).unwrap_or(0)
     }
 
     /// Approximate bytes of keys and values held (the Raft log and metadata included).
@@ -196,7 +210,7 @@ impl MemoryBackend {
                 }
             }
         }
-        self.account(delta);
+        self.account_raft(delta);
         Ok(())
     }
 
@@ -257,13 +271,13 @@ impl MemoryBackend {
     }
 
     fn account_removed_log(&self, removed: &BTreeMap<u64, Vec<u8>>) {
-        self.account(-removed.values().map(|v| size(8, v)).sum::<i64>());
+        self.account_raft(-removed.values().map(|v| size(8, v)).sum::<i64>());
     }
 
     pub(crate) fn put_raft_meta(&self, key: &str, value: Vec<u8>) -> Result<(), StorageError> {
         let delta = size(key.len(), &value);
         let old = write(&self.raft_meta)?.insert(key.to_owned(), value);
-        self.account(delta - old.map_or(0, |old| size(key.len(), &old)));
+        self.account_raft(delta - old.map_or(0, |old| size(key.len(), &old)));
         Ok(())
     }
 
@@ -273,7 +287,7 @@ impl MemoryBackend {
 
     pub(crate) fn delete_raft_meta(&self, key: &str) -> Result<(), StorageError> {
         let old = write(&self.raft_meta)?.remove(key);
-        self.account(-old.map_or(0, |old| size(key.len(), &old)));
+        self.account_raft(-old.map_or(0, |old| size(key.len(), &old)));
         Ok(())
     }
 }

@@ -334,6 +334,15 @@ impl Store {
         Ok(())
     }
 
+    /// Approximate bytes of the state machine's spaces, in memory (what a snapshot encodes);
+    /// `None` for sled.
+    pub fn state_bytes(&self) -> Option<u64> {
+        match &self.inner.backend {
+            Backend::Sled(_) => None,
+            Backend::Memory(m) => Some(m.state_bytes_held()),
+        }
+    }
+
     /// Bytes the database occupies on disk, for metrics. In memory: the approximate bytes of
     /// keys and values held (the Raft log included), without the maps' own overhead.
     pub fn size_on_disk(&self) -> Result<u64, StorageError> {
