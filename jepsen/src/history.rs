@@ -37,6 +37,9 @@ pub enum OpKind {
     ReadSet,
     /// The final read of a key in `region` after convergence (`value`; None: absent).
     FinalRead,
+    /// DeleteItem of a distinct item, issued in a region that has seen the item (so the delete
+    /// is causally after its write and must win everywhere, for good).
+    Delete,
 }
 
 /// One operation of a history.

@@ -39,12 +39,13 @@ pub fn markdown(results: &[RunResult], command: &str) -> String {
                     format!("0 of {}", l.acknowledged)
                 } else {
                     format!(
-                        "**{} of {}** (unexpected {}, unread {}, disagreeing {})",
+                        "**{} of {}** (unexpected {}, unread {}, disagreeing {}, deleted but back {})",
                         l.lost.len(),
                         l.acknowledged,
                         l.unexpected.len(),
                         l.unread.len(),
-                        l.disagreements.len()
+                        l.disagreements.len(),
+                        l.resurrected.len()
                     )
                 }
             });
@@ -96,11 +97,12 @@ pub fn markdown(results: &[RunResult], command: &str) -> String {
                 if !l.passed() {
                     let _ = writeln!(
                         out,
-                        "  - lost {:?}; unexpected {:?}; unread {:?}; disagreeing {:?}",
+                        "  - lost {:?}; unexpected {:?}; unread {:?}; disagreeing {:?}; deleted but back {:?}",
                         l.lost.iter().take(10).collect::<Vec<_>>(),
                         l.unexpected.iter().take(10).collect::<Vec<_>>(),
                         l.unread,
-                        l.disagreements.iter().take(10).collect::<Vec<_>>()
+                        l.disagreements.iter().take(10).collect::<Vec<_>>(),
+                        l.resurrected.iter().take(10).collect::<Vec<_>>()
                     );
                 }
             }

@@ -5,8 +5,10 @@
 //! Adds that ended `Info` may be either.
 //!
 //! Cross-region: every distinct item whose put was acknowledged in any region must be present
-//! in every region's final read; every final value of a key must be one some client attempted
-//! (acknowledged or info) for that key; and every region must agree on every key.
+//! in every region's final read, unless a delete of it was attempted; every distinct item whose
+//! delete was acknowledged must be absent from every region's final read (an acknowledged
+//! delete never comes back: issue 13); every final value of a key must be one some client
+//! attempted (acknowledged or info) for that key; and every region must agree on every key.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +29,9 @@ pub struct LostReport {
     pub unread: Vec<String>,
     /// Keys whose final values differ between regions (cross-region only).
     pub disagreements: Vec<String>,
+    /// Distinct items whose delete was acknowledged but that a final read still holds.
+    #[serde(default)]
+    pub resurrected: Vec<String>,
 }
 
 impl LostReport {
@@ -36,6 +41,7 @@ impl LostReport {
             && self.unexpected.is_empty()
             && self.unread.is_empty()
             && self.disagreements.is_empty()
+            && self.resurrected.is_empty()
     }
 }
 
@@ -101,6 +107,8 @@ pub fn check_cross_region(history: &[Op]) -> LostReport {
     let mut acked_unique: BTreeMap<&str, i64> = BTreeMap::new();
     // region → key → value
     let mut finals: BTreeMap<&str, BTreeMap<&str, Option<i64>>> = BTreeMap::new();
+    let mut delete_attempted: BTreeSet<&str> = BTreeSet::new();
+    let mut deleted: BTreeSet<&str> = BTreeSet::new();
     for op in history {
         match (op.kind, op.outcome) {
             (OpKind::Write, Outcome::Ok | Outcome::Info) => {
@@ -114,6 +122,15 @@ pub fn check_cross_region(history: &[Op]) -> LostReport {
             (OpKind::FinalRead, Outcome::Ok) => {
                 let region = op.region.as_deref().unwrap_or("");
                 finals.entry(region).or_default().insert(&op.key, op.value);
+            }
+            (OpKind::Delete, outcome) => {
+                // A failed delete is known not to have happened: the item must stay.
+                if outcome != Outcome::Fail {
+                    delete_attempted.insert(&op.key);
+                }
+                if outcome == Outcome::Ok {
+                    deleted.insert(&op.key);
+                }
             }
             _ => {}
         }
@@ -144,9 +161,12 @@ pub fn check_cross_region(history: &[Op]) -> LostReport {
             report.disagreements.push(key.to_owned());
         }
         if let Some(v) = acked_unique.get(key) {
-            if values.iter().any(|got| *got != Some(*v)) {
+            if !delete_attempted.contains(key) && values.iter().any(|got| *got != Some(*v)) {
                 report.lost.push((key.to_owned(), *v));
             }
+        }
+        if deleted.contains(key) && values.iter().any(Option::is_some) {
+            report.resurrected.push(key.to_owned());
         }
         for v in values.iter().flatten() {
             if !attempted.get(key).is_some_and(|a| a.contains(v)) {
@@ -274,5 +294,48 @@ mod tests {
         assert_eq!(r.lost, vec![("u-1".to_owned(), 30)]);
         assert_eq!(r.unexpected, vec![("k0".to_owned(), 40)]);
         assert!(!r.passed());
+    }
+
+    fn deleted_unique(outcome: Outcome) -> Vec<Op> {
+        let mut h = cross_writes();
+        let mut d = op(5, "u-1", OpKind::Delete, None, outcome, 2, 3);
+        d.region = Some("b".into());
+        h.push(d);
+        h
+    }
+
+    #[test]
+    fn a_deleted_item_absent_everywhere_passes() {
+        let mut h = deleted_unique(Outcome::Ok);
+        h.push(final_read(10, "a", "k0", Some(10)));
+        h.push(final_read(11, "b", "k0", Some(10)));
+        let r = check_cross_region(&h);
+        assert!(r.passed(), "{r:?}");
+        // An info delete may or may not have happened: present or absent both pass.
+        let mut h = deleted_unique(Outcome::Info);
+        for (i, region) in ["a", "b"].into_iter().enumerate() {
+            h.push(final_read(10 + 2 * i, region, "k0", Some(10)));
+            h.push(final_read(11 + 2 * i, region, "u-1", Some(30)));
+        }
+        assert!(check_cross_region(&h).passed());
+    }
+
+    #[test]
+    fn planted_resurrection_is_caught() {
+        // The delete was acknowledged, yet the item is back (in every region: they agree).
+        let mut h = deleted_unique(Outcome::Ok);
+        for (i, region) in ["a", "b"].into_iter().enumerate() {
+            h.push(final_read(10 + 2 * i, region, "k0", Some(10)));
+            h.push(final_read(11 + 2 * i, region, "u-1", Some(30)));
+        }
+        let r = check_cross_region(&h);
+        assert_eq!(r.resurrected, vec!["u-1".to_owned()]);
+        assert!(r.disagreements.is_empty());
+        assert!(!r.passed());
+        // A failed delete did not happen: the item must still be there.
+        let mut h = deleted_unique(Outcome::Fail);
+        h.push(final_read(10, "a", "k0", Some(10)));
+        h.push(final_read(11, "b", "k0", Some(10)));
+        assert_eq!(check_cross_region(&h).lost, vec![("u-1".to_owned(), 30)]);
     }
 }

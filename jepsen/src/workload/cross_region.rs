@@ -1,7 +1,10 @@
 //! Cross-region concurrent writers: three single-node regions replicate a global table; each
-//! region's clients put the same few keys (last writer wins) and distinct items of their own.
-//! After heal every region's full scan must be identical, every acknowledged distinct item
-//! present, and every final value one some client attempted.
+//! region's clients put the same few keys (last writer wins) and distinct items of their own,
+//! and delete some of their distinct items through another region, once that region has seen
+//! the item (a consistent read first), so the delete is causally after the write. After heal
+//! every region's full scan must be identical, every acknowledged distinct item present unless
+//! deleted, every acknowledged delete final (issue 13), and every final value one some client
+//! attempted.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -17,14 +20,67 @@ use crate::run::Shared;
 pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-1"];
 /// Keys every region writes.
 pub const SHARED_KEYS: u64 = 6;
+/// The fraction of operations that delete one of the client's distinct items.
+const DELETE_CHANCE: f64 = 0.15;
 
 /// One client: `slot` picks its region; it runs until the deadline.
 pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) {
     let ep = &endpoints[slot % endpoints.len()];
     let mut rng = Rng::new(shared.seed, slot as u64 + 1);
     let mut process = slot as u64;
+    // Distinct items this client wrote and had acknowledged: candidates for a delete.
+    let mut mine: Vec<String> = Vec::new();
     while Instant::now() < shared.deadline {
         shared.next_op();
+        if !mine.is_empty() && endpoints.len() > 1 && rng.chance(DELETE_CHANCE) {
+            let pick = rng.below(mine.len() as u64) as usize;
+            let key = mine.swap_remove(pick);
+            let other = &endpoints
+                [(slot + 1 + rng.below(endpoints.len() as u64 - 1) as usize) % endpoints.len()];
+            let seen = other
+                .client
+                .get_item()
+                .table_name(shared.table)
+                .key("pk", text(&key))
+                .consistent_read(true)
+                .send()
+                .await
+                .ok()
+                .is_some_and(|r| r.item().is_some());
+            if !seen {
+                // Not there yet (replication lag, a partition): try another time.
+                mine.push(key);
+                continue;
+            }
+            let inv = Invocation {
+                process,
+                kind: OpKind::Delete,
+                key: key.clone(),
+                value: None,
+                expected: None,
+                region: Some(other.region.clone()),
+                node: Some(other.node),
+            };
+            let start = shared.rec.now_ns();
+            let r = other
+                .client
+                .delete_item()
+                .table_name(shared.table)
+                .key("pk", text(&key))
+                .send()
+                .await;
+            let done = match r {
+                Ok(_) => Completion::ok(),
+                Err(e) => {
+                    let (o, msg) = classify(&e);
+                    Completion::failed(o, msg)
+                }
+            };
+            if shared.finish(inv, start, done).await {
+                process += shared.clients as u64;
+            }
+            continue;
+        }
         let v = shared.next_value();
         let key = if rng.chance(0.5) {
             format!("k{}", rng.below(SHARED_KEYS))
@@ -50,7 +106,12 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
             .send()
             .await;
         let done = match r {
-            Ok(_) => Completion::ok(),
+            Ok(_) => {
+                if key.starts_with(UNIQUE_KEY_PREFIX) {
+                    mine.push(key.clone());
+                }
+                Completion::ok()
+            }
             Err(e) => {
                 let (o, msg) = classify(&e);
                 Completion::failed(o, msg)
