@@ -185,7 +185,8 @@ impl RegionGroup {
                 last_log_index: m.last_log_index,
             };
             let granted = 1 + self.ask_pre_vote(&voters, &request).await;
-            let majority = (voters.len() + 1) / 2 + 1;
+            let total = voters.len() + 1;
+            let majority = total / 2 + 1;
             if granted >= majority {
                 tracing::info!(
                     node_id = self.node_id(),
