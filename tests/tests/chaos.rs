@@ -605,8 +605,15 @@ async fn t10_bad_chaos_input_is_a_clear_400() {
         assert!(out.contains(expected), "{args:?}: {out}");
         assert!(!out.contains("panicked"), "{out}");
     }
-    tracing_phase("--- the lab listener answers DynamoDB-shaped 400s and wants the secret");
     let file = lab.lab_file();
+    tracing_phase("--- the API port's admin calls take the lab secret too");
+    let api = lab.server.url().trim_start_matches("http://").to_owned();
+    let admin = [("x-meridian-admin-secret", file.secret.as_str())];
+    let (status, _, body) = http_post(&api, "/_meridian/ttl/sweep", &admin, "").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = http_post(&api, "/_meridian/ttl/sweep", &[], "").await;
+    assert_ne!(status, 200);
+    tracing_phase("--- the lab listener answers DynamoDB-shaped 400s and wants the secret");
     let secret = [("x-meridian-cluster-secret", file.secret.as_str())];
     let (status, _, body) =
         http_post(&file.lab_addr, "/admin/chaos/add", &secret, "{not json").await;

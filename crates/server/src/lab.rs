@@ -293,12 +293,20 @@ async fn serve_api(slots: &mut [Slot], i: usize) -> anyhow::Result<()> {
         }
     };
     slots[i].config.api_addr = listener.local_addr()?;
+    // Admin calls on the API port (the TTL sweep) take the lab's cluster secret, the one
+    // `meridian chaos` reads from the lab file.
+    let mut options = api::ServeOptions::for_addr(slots[i].config.api_addr);
+    options.admin_secret = slots[i]
+        .config
+        .cluster
+        .as_ref()
+        .map(|c| c.secret.as_str().into());
     let (stop, mut stopped) = watch::channel(false);
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.changed().await;
         };
-        if let Err(error) = api::serve_routed(listener, serving, shutdown).await {
+        if let Err(error) = api::serve_with(listener, serving, options, shutdown).await {
             tracing::warn!(%error, "lab api listener failed");
         }
     });
