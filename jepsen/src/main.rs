@@ -28,6 +28,10 @@ struct Args {
     /// Runs per (workload, nemesis) pair.
     #[arg(long, default_value_t = 1)]
     runs: usize,
+    /// Cross-region: no deletes (by default clients also delete distinct items through
+    /// another region, and a delete that comes back fails the run).
+    #[arg(long = "no-deletes")]
+    no_deletes: bool,
     /// Seed of the first run (run r uses seed + r).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -87,6 +91,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                     fault: Duration::from_secs(args.fault_s),
                 },
                 out: args.out.clone(),
+                deletes: !args.no_deletes,
             };
             eprintln!(
                 "--- {} / {} run {} (seed {})",

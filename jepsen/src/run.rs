@@ -35,6 +35,8 @@ pub struct Shared {
     /// Number of clients (a process id moves on by this much after an `Info`).
     pub clients: usize,
     pub table: &'static str,
+    /// See [`RunConfig::deletes`].
+    pub deletes: bool,
     values: Arc<AtomicI64>,
     ops: Arc<AtomicU64>,
 }
@@ -75,6 +77,9 @@ pub struct RunConfig {
     pub schedule: Schedule,
     /// The parent output directory; the run writes into `<out>/<workload>-<nemesis>-<run>`.
     pub out: PathBuf,
+    /// Cross-region: also delete distinct items through another region (and check that no
+    /// acknowledged delete comes back).
+    pub deletes: bool,
 }
 
 /// One run's results.
@@ -143,6 +148,7 @@ pub async fn run_one(cfg: &RunConfig) -> anyhow::Result<RunResult> {
         seed: cfg.seed,
         clients,
         table,
+        deletes: cfg.deletes,
         values: Arc::new(AtomicI64::new(1)),
         ops: Arc::default(),
     };

@@ -187,6 +187,7 @@ pub(crate) fn collect(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<usiz
             removed += 1;
         }
     }
+    tracing::debug!(table = %meta.name, horizon = limit.0, ?peers, removed, "tombstones collected");
     Ok(removed)
 }
 

@@ -32,7 +32,7 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
     let mut mine: Vec<String> = Vec::new();
     while Instant::now() < shared.deadline {
         shared.next_op();
-        if !mine.is_empty() && endpoints.len() > 1 && rng.chance(DELETE_CHANCE) {
+        if shared.deletes && !mine.is_empty() && endpoints.len() > 1 && rng.chance(DELETE_CHANCE) {
             let pick = rng.below(mine.len() as u64) as usize;
             let key = mine.swap_remove(pick);
             let other = &endpoints

@@ -136,12 +136,12 @@ impl Replicator {
         let mut newest_local = model::Timestamp::ZERO;
         for record in records {
             if record.version.region == self.me() {
-                newest_local = newest_local.max(record.version.timestamp);
                 let size =
                     item_size(&record.keys) + record.new.as_ref().map(item_size).unwrap_or(0);
                 if !changes.is_empty() && bytes + size > REPLICATION_BATCH_BYTES_MAX {
                     break;
                 }
+                newest_local = newest_local.max(record.version.timestamp);
                 bytes += size;
                 changes.push(RemoteChange {
                     keys: record.keys,
