@@ -26,6 +26,12 @@ impl Engine {
             result.table_missing = true;
             return Ok(Outcome::Replicated(result));
         };
+        // This region holds every write, from every region, up to the horizon (`watermark`).
+        // A version at or below it for a key with neither item nor tombstone here was
+        // superseded by a delete whose tombstone has been collected: it is stale (an
+        // anti-entropy batch built before the delete arrived, a repeated send) and must not
+        // bring the item back (issue 13).
+        let mut horizon: Option<Option<model::Timestamp>> = None;
         for change in &batch.changes {
             let Ok(key) = key_of_request(&meta.key_schema, &change.keys) else {
                 // A key that does not fit this table's schema cannot be applied; a table
@@ -41,6 +47,20 @@ impl Engine {
                 }
                 None => (None, tombstone::get(view, &storage_key)?.map(|t| t.version)),
             };
+            if local.is_none() {
+                let horizon = match horizon {
+                    Some(h) => h,
+                    None => {
+                        let h = crate::watermark::view_horizon(view, &meta)?;
+                        horizon = Some(h);
+                        h
+                    }
+                };
+                if horizon.is_some_and(|h| change.version.timestamp <= h) {
+                    result.superseded += 1;
+                    continue;
+                }
+            }
             match local {
                 Some(local) if local == change.version => {
                     result.duplicates += 1;

@@ -266,6 +266,16 @@ fn change_log_cursors_and_tombstone_collection() {
     assert!(tombstone::table_tombstones(&store, &meta)
         .unwrap()
         .is_empty());
+    // A stale copy of the deleted item (an anti-entropy batch built before the delete reached
+    // its sender) arrives after the collection: older than the horizon, it stays deleted.
+    let stale = change("a", Some("stale-copy"), deleted_at.0 - 1, "eu-west-1");
+    let r = replicated(apply_in(&store, "us-east-1", remote(vec![stale]), WALL));
+    assert_eq!(r.superseded, 1);
+    assert!(stored(&store, &meta, "a").is_none());
+    // A write newer than the horizon is applied as usual.
+    let fresh = change("a", Some("fresh"), deleted_at.0 + 100, "eu-west-1");
+    let r = replicated(apply_in(&store, "us-east-1", remote(vec![fresh]), WALL));
+    assert_eq!(r.applied, 1);
     // Cursors never move back.
     apply_in(&store, "us-east-1", ack(1), WALL);
     assert_eq!(

@@ -171,6 +171,15 @@ impl Engine {
     }
 }
 
+/// The horizon of `meta`'s table as the state machine sees it (None: no other replica).
+pub(crate) fn view_horizon(
+    view: &mut ApplyView<'_>,
+    meta: &TableMeta,
+) -> Result<Option<Timestamp>, TableError> {
+    let peers = view_peer_watermarks(view, meta)?;
+    Ok(horizon(meta.replica_destinations(), &peers))
+}
+
 /// Removes the tombstones of `meta`'s table at or below the horizon; returns how many.
 pub(crate) fn collect(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<usize, TableError> {
     let peers = view_peer_watermarks(view, meta)?;

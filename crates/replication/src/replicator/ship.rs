@@ -218,6 +218,15 @@ impl Replicator {
         destination: &str,
         meta: &TableMeta,
     ) {
+        // A replica still being backfilled lacks older items whatever this region shipped:
+        // nothing can be claimed about it until it is ACTIVE.
+        let active = meta
+            .replicas
+            .iter()
+            .any(|r| r.region == destination && r.status == ReplicaStatus::Active);
+        if !active {
+            return;
+        }
         let peers = match table::watermark::peer_watermarks(region.store(), meta) {
             Ok(peers) => peers,
             Err(error) => {
