@@ -188,6 +188,11 @@ async fn trial(region: &mut Cluster, load: &Load, fault: Fault) -> Duration {
             tokio::time::sleep(LEADER_WATCH).await;
             let outage = load.longest_gap(at, at + LEADER_WATCH);
             assert!(outage < LEADER_WATCH, "writes never resumed");
+            match fault {
+                Fault::KillLeader => region.restart(leader).await,
+                Fault::PauseLeader => region.signal(leader, "CONT"),
+                _ => chaos(region, &["clear"]).await,
+            }
             load.avoid(None);
             outage
         }
