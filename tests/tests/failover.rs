@@ -270,6 +270,8 @@ async fn failover_figures() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    // FAILOVER_FAULTS=leader measures only the leader faults.
+    let leader_only = std::env::var("FAILOVER_FAULTS").is_ok_and(|v| v == "leader");
     let (mut region, load) = region_under_load().await;
     for fault in [
         Fault::Baseline,
@@ -279,6 +281,14 @@ async fn failover_figures() {
         Fault::PauseLeader,
         Fault::IsolateLeader,
     ] {
+        if leader_only
+            && !matches!(
+                fault,
+                Fault::KillLeader | Fault::PauseLeader | Fault::IsolateLeader
+            )
+        {
+            continue;
+        }
         let mut times = Vec::new();
         for _ in 0..trials {
             times.push(trial(&mut region, &load, fault).await);
