@@ -3,12 +3,11 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use crate::history::Outcome;
+use crate::history::{Completion, Outcome};
 
 /// Longest one operation may take before it is recorded as `Info`. Longer than a leader
 /// election plus the server's own waits (3 s for a leader, 5 s for a consistent read), so a
@@ -20,28 +19,21 @@ pub const CONNECT_TIMEOUT_MS: u64 = 1_000;
 /// A client for `url` signing for `region`, with retries off (every attempt is an operation
 /// of the history).
 pub fn client(url: &str, region: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new().build_http();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(
-            "AKIDMERIDIANJEPSEN",
-            "meridian-jepsen-secret",
-            None,
-            None,
-            "meridian-jepsen",
-        ))
-        .endpoint_url(url)
-        .http_client(http)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
-        .timeout_config(
-            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                .operation_timeout(Duration::from_millis(OPERATION_TIMEOUT_MS))
-                .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
-                .build(),
-        )
+    let base = meridian_tests::client_in_region(url, region);
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(Duration::from_millis(OPERATION_TIMEOUT_MS))
+        .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
         .build();
-    Client::from_conf(config)
+    Client::from_conf(base.config().to_builder().timeout_config(timeouts).build())
+}
+
+/// The completion of an operation that failed with `err` (see [`classify`]).
+pub fn failure<E>(err: &SdkError<E, HttpResponse>) -> Completion
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+{
+    let (outcome, message) = classify(err);
+    Completion::failed(outcome, message)
 }
 
 /// The outcome an SDK error means, and a short description: a 4xx (including

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::{scan_values, Endpoint};
 use crate::checker::lost::UNIQUE_KEY_PREFIX;
-use crate::client::{classify, num, text};
+use crate::client::{failure, num, text};
 use crate::history::{Completion, Invocation, OpKind};
 use crate::rng::Rng;
 use crate::run::Shared;
@@ -71,10 +71,7 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
                 .await;
             let done = match r {
                 Ok(_) => Completion::ok(),
-                Err(e) => {
-                    let (o, msg) = classify(&e);
-                    Completion::failed(o, msg)
-                }
+                Err(e) => failure(&e),
             };
             if shared.finish(inv, start, done).await {
                 process += shared.clients as u64;
@@ -112,10 +109,7 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
                 }
                 Completion::ok()
             }
-            Err(e) => {
-                let (o, msg) = classify(&e);
-                Completion::failed(o, msg)
-            }
+            Err(e) => failure(&e),
         };
         if shared.finish(inv, start, done).await {
             process += shared.clients as u64;

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use super::{Endpoint, FINAL_READ_TIMEOUT_MS};
-use crate::client::{as_i64, classify, num, text};
+use crate::client::{as_i64, failure, num, text};
 use crate::history::{Completion, Invocation, OpKind};
 use crate::rng::Rng;
 use crate::run::Shared;
@@ -58,10 +58,7 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
                         }
                         Completion::read(v)
                     }
-                    Err(e) => {
-                        let (o, msg) = classify(&e);
-                        Completion::failed(o, msg)
-                    }
+                    Err(e) => failure(&e),
                 }
             }
             2 => {
@@ -81,10 +78,7 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
                         last_seen.insert(key.clone(), v);
                         Completion::ok()
                     }
-                    Err(e) => {
-                        let (o, msg) = classify(&e);
-                        Completion::failed(o, msg)
-                    }
+                    Err(e) => failure(&e),
                 }
             }
             _ => {
@@ -113,10 +107,7 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
                         last_seen.insert(key.clone(), v);
                         Completion::ok()
                     }
-                    Err(e) => {
-                        let (o, msg) = classify(&e);
-                        Completion::failed(o, msg)
-                    }
+                    Err(e) => failure(&e),
                 }
             }
         };
@@ -162,8 +153,7 @@ pub async fn final_reads(endpoints: &[Endpoint], shared: &Shared) {
                     break;
                 }
                 Err(e) if Instant::now() > deadline => {
-                    let (o, msg) = classify(&e);
-                    shared.rec.record(inv, start, Completion::failed(o, msg));
+                    shared.rec.record(inv, start, failure(&e));
                     break;
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,

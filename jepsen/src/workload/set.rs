@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Endpoint, FINAL_READ_TIMEOUT_MS};
-use crate::client::{as_set, classify, text};
+use crate::client::{as_set, failure, text};
 use crate::history::{Completion, Invocation, OpKind};
 use crate::rng::Rng;
 use crate::run::Shared;
@@ -44,10 +44,7 @@ pub async fn client_loop(slot: usize, endpoints: Vec<Endpoint>, shared: Shared) 
             .await;
         let done = match r {
             Ok(_) => Completion::ok(),
-            Err(e) => {
-                let (o, msg) = classify(&e);
-                Completion::failed(o, msg)
-            }
+            Err(e) => failure(&e),
         };
         if shared.finish(inv, start, done).await {
             process += shared.clients as u64;
@@ -93,8 +90,7 @@ pub async fn final_reads(endpoints: &[Endpoint], shared: &Shared) {
                     break;
                 }
                 Err(e) if Instant::now() > deadline => {
-                    let (o, msg) = classify(&e);
-                    shared.rec.record(inv, start, Completion::failed(o, msg));
+                    shared.rec.record(inv, start, failure(&e));
                     break;
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,

@@ -227,6 +227,24 @@ impl Replicator {
         if !active {
             return;
         }
+        let key = (destination.to_owned(), meta.id);
+        // Checked before reading the store: this runs on every shipping round, that is on
+        // every apply, and reports go out at most every WATERMARK_INTERVAL_MS.
+        let origin = {
+            let all = self
+                .inner
+                .watermarks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let Some(state) = all.get(&key) else { return };
+            let recent = state
+                .told_at
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(WATERMARK_INTERVAL_MS));
+            if recent {
+                return;
+            }
+            state.origin
+        };
         let peers = match table::watermark::peer_watermarks(region.store(), meta) {
             Ok(peers) => peers,
             Err(error) => {
@@ -234,26 +252,23 @@ impl Replicator {
                 return;
             }
         };
-        let key = (destination.to_owned(), meta.id);
-        let report = {
-            let all = self
+        let report = table::watermark::PeerWatermark {
+            origin,
+            stable: table::watermark::stable(meta.replica_destinations(), &peers),
+        };
+        {
+            let mut all = self
                 .inner
                 .watermarks
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let Some(state) = all.get(&key) else { return };
-            let report = table::watermark::PeerWatermark {
-                origin: state.origin,
-                stable: table::watermark::stable(meta.replica_destinations(), &peers),
-            };
-            let recent = state
-                .told_at
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(WATERMARK_INTERVAL_MS));
-            if state.told == Some(report) || recent {
+            let state = all.entry(key.clone()).or_default();
+            if state.told == Some(report) {
+                // Nothing new to tell: look again after the interval.
+                state.told_at = Some(Instant::now());
                 return;
             }
-            report
-        };
+        }
         let update = table::watermark::WatermarkUpdate {
             table: meta.name.clone(),
             source: self.me().to_owned(),
