@@ -193,9 +193,7 @@ impl Chaos {
             return Vec::new();
         }
         let now = Instant::now();
-        let mut faults = self.lock();
-        prune(&mut faults, now);
-        self.count.store(faults.len(), Ordering::Release);
+        let faults = self.live(now);
         faults.iter().map(|f| f.view(now)).collect()
     }
 
@@ -221,9 +219,7 @@ impl Chaos {
         if self.count.load(Ordering::Acquire) == 0 {
             return LinkEffect::Open;
         }
-        let mut faults = self.lock();
-        prune(&mut faults, Instant::now());
-        self.count.store(faults.len(), Ordering::Release);
+        let mut faults = self.live(Instant::now());
         let mut delay_ms = 0;
         let mut dropped = false;
         let mut delayed = false;
@@ -295,9 +291,7 @@ impl Chaos {
         if self.count.load(Ordering::Acquire) == 0 {
             return 0;
         }
-        let mut faults = self.lock();
-        prune(&mut faults, Instant::now());
-        self.count.store(faults.len(), Ordering::Release);
+        let faults = self.live(Instant::now());
         faults
             .iter()
             .map(|active| match &active.fault {
@@ -410,15 +404,21 @@ impl Chaos {
         if self.count.load(Ordering::Acquire) == 0 {
             return None;
         }
-        let mut faults = self.lock();
-        prune(&mut faults, Instant::now());
-        self.count.store(faults.len(), Ordering::Release);
+        let mut faults = self.live(Instant::now());
         let active = faults.iter_mut().find(|a| pick(&a.fault))?;
         if !matches!(active.fault, Fault::PauseReplication { .. }) {
             active.fired += 1;
             self.metrics.fired(active.fault.kind());
         }
         Some(active.id.clone())
+    }
+
+    /// The faults still active at `now` (expired ones dropped, the count published).
+    fn live(&self, now: Instant) -> std::sync::MutexGuard<'_, Vec<Active>> {
+        let mut faults = self.lock();
+        prune(&mut faults, now);
+        self.count.store(faults.len(), Ordering::Release);
+        faults
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Active>> {
