@@ -95,6 +95,9 @@ pub enum ApiError {
     /// The global-tables (2017.11.29) exceptions.
     #[error("{1}")]
     GlobalTable(GlobalTableError, String),
+    /// The backup, restore, export and import exceptions (`table::backup::BackupFault`).
+    #[error("{1}")]
+    Backup(table::backup::BackupFault, String),
 }
 
 /// The exceptions of the 2017.11.29 global-tables operations.
@@ -194,6 +197,7 @@ impl ApiError {
                 };
                 entry(type_name, BAD)
             }
+            E::Backup(fault, _) => entry(backup_type(*fault), BAD),
         }
     }
 
@@ -247,6 +251,28 @@ impl ApiError {
     /// An InternalServerError carrying a detail for the log.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         ApiError::Internal(detail.to_string())
+    }
+}
+
+/// The `__type` of a backup exception.
+fn backup_type(fault: table::backup::BackupFault) -> &'static str {
+    use table::backup::BackupFault as B;
+    match fault {
+        B::BackupNotFound => concat_type!("BackupNotFoundException"),
+        B::BackupInUse => concat_type!("BackupInUseException"),
+        B::TableNotFound => concat_type!("TableNotFoundException"),
+        B::TableAlreadyExists => concat_type!("TableAlreadyExistsException"),
+        B::TableInUse => concat_type!("TableInUseException"),
+        B::PointInTimeRecoveryUnavailable => {
+            concat_type!("PointInTimeRecoveryUnavailableException")
+        }
+        B::InvalidRestoreTime => concat_type!("InvalidRestoreTimeException"),
+        B::ContinuousBackupsUnavailable => concat_type!("ContinuousBackupsUnavailableException"),
+        B::ExportNotFound => concat_type!("ExportNotFoundException"),
+        B::ImportNotFound => concat_type!("ImportNotFoundException"),
+        B::InvalidExportTime => concat_type!("InvalidExportTimeException"),
+        B::ExportConflict => concat_type!("ExportConflictException"),
+        B::ImportConflict => concat_type!("ImportConflictException"),
     }
 }
 
@@ -337,6 +363,7 @@ impl From<Rejection> for ApiError {
             Rejection::ItemCollectionSizeLimitExceeded(m) => {
                 ApiError::ItemCollectionSizeLimitExceeded(m)
             }
+            Rejection::Backup(fault, m) => ApiError::Backup(fault, m),
         }
     }
 }
@@ -388,6 +415,7 @@ mod tests {
                 ApiError::ExpiredIterator(_) => 20,
                 ApiError::TrimmedDataAccess(_) => 21,
                 ApiError::GlobalTable(..) => 22,
+                ApiError::Backup(..) => 23,
             }
         }
         let m = || "m".to_owned();
@@ -415,6 +443,7 @@ mod tests {
             ApiError::ExpiredIterator(m()),
             ApiError::TrimmedDataAccess(m()),
             ApiError::GlobalTable(GlobalTableError::ReplicaNotFound, m()),
+            ApiError::Backup(table::backup::BackupFault::BackupNotFound, m()),
         ];
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();

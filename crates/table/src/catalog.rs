@@ -47,6 +47,14 @@ pub fn table_stats(store: &Store, meta: &TableMeta) -> Result<TableStats, TableE
     }
 }
 
+/// The statistics of a table as of the pending writes.
+pub(crate) fn view_stats(view: &ApplyView<'_>, meta: &TableMeta) -> Result<TableStats, TableError> {
+    match view.get(Space::Meta, &stats_key(meta))? {
+        Some(bytes) => decode_versioned(&bytes),
+        None => Ok(TableStats::default()),
+    }
+}
+
 pub(crate) fn view_table(
     view: &mut ApplyView<'_>,
     name: &str,
@@ -77,6 +85,7 @@ pub(crate) fn drop_table(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<(
         crate::indexes::drop_index(view, index)?;
     }
     crate::indexes::drop_collections(view, meta)?;
+    crate::backup::forget_table(view, meta)?;
     Ok(())
 }
 

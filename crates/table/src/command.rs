@@ -87,6 +87,8 @@ pub enum Command {
     /// A replica region's watermarks for a table, which decide when tombstones may be
     /// collected (`watermark`).
     Watermark(crate::watermark::WatermarkUpdate),
+    /// Backups, restores, point-in-time recovery, export and import jobs (`backup`).
+    Backup(crate::backup::BackupCommand),
 }
 
 /// UpdateTable's StreamSpecification.
@@ -261,6 +263,8 @@ pub enum Outcome {
     Expired(u64),
     /// A backfill page was copied; where the next one starts (None: the index is complete).
     Backfilled { next: Option<Vec<u8>> },
+    /// A backup command was applied.
+    Backup(crate::backup::BackupOutcome),
 }
 
 /// What one applied write reports back.

@@ -138,6 +138,7 @@ impl Engine {
                 usize::try_from(*limit).unwrap_or(usize::MAX),
             )?,
             Command::Watermark(update) => self.watermark(view, update)?,
+            Command::Backup(command) => crate::backup::apply(view, &self.region, command, wall_ms)?,
         };
         Ok(outcome)
     }
@@ -603,6 +604,7 @@ pub(crate) fn write_state(
         }
     }
     indexes::maintain(view, meta, change.old, change.new)?;
+    crate::pitr::record(view, meta, change.storage_key, change.old, change.wall_ms)?;
     let old_size = change.old.map(item_size).unwrap_or(0) as i64;
     let new_size = change.new.map(item_size).unwrap_or(0) as i64;
     adjust_stats(

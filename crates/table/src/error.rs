@@ -25,6 +25,8 @@ pub enum Rejection {
     /// ItemCollectionSizeLimitExceededException: the write would grow an item collection of
     /// a table with local secondary indexes past 10 GB.
     ItemCollectionSizeLimitExceeded(String),
+    /// A backup, restore, export or import exception (`backup::BackupFault`).
+    Backup(crate::backup::BackupFault, String),
 }
 
 /// One entry of a TransactionCanceledException's CancellationReasons.

@@ -5,6 +5,7 @@
 //! Depends on `model`, `expr` and `storage` only. It must not depend on openraft, hyper or
 //! anything async: the `raft` crate drives it, the `api` crate calls its reads.
 
+pub mod backup;
 pub mod catalog;
 pub mod changes;
 pub mod command;
@@ -14,9 +15,11 @@ pub mod indexes;
 pub mod key;
 pub mod read;
 mod read_index;
+pub mod pitr;
 mod replica;
 pub mod stream;
 pub mod tombstone;
+pub mod transfer;
 pub mod ttl;
 pub mod watermark;
 
