@@ -1,62 +1,71 @@
-//! Chaos metrics, through `prometheus-client`: faults active and firings, per kind.
+//! Chaos metrics: faults active and firings, per kind, sampled into the process's registry
+//! (`meridian-metrics`) at scrape time.
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Weak;
+
+use metrics::{FamilySpec, Kind, Sampled};
 
 use crate::fault::FaultKind;
+use crate::state::Chaos;
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KindLabel {
-    kind: String,
-}
+const FAMILIES: &[FamilySpec] = &[
+    FamilySpec {
+        name: "meridian_chaos_faults_active",
+        help: "Chaos faults active now, by kind.",
+        kind: Kind::Gauge,
+        labels: &["kind"],
+    },
+    FamilySpec {
+        name: "meridian_chaos_fired_total",
+        help: "Times a chaos fault acted on a request, a message or a shipping round, by kind.",
+        kind: Kind::Counter,
+        labels: &["kind"],
+    },
+];
 
-fn label(kind: FaultKind) -> KindLabel {
-    KindLabel {
-        kind: kind.name().to_owned(),
-    }
-}
-
-/// Counters kept between scrapes.
+/// Firings per kind, kept between scrapes.
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    fired: Family<KindLabel, Counter>,
+    fired: [AtomicU64; FaultKind::ALL.len()],
 }
 
 impl Metrics {
     pub(crate) fn fired(&self, kind: FaultKind) {
-        self.fired.get_or_create(&label(kind)).inc();
+        if let Some(i) = FaultKind::ALL.iter().position(|k| *k == kind) {
+            self.fired[i].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
-    /// Prometheus text (the OpenMetrics `# EOF` trailer left off, so that it can be joined
-    /// with other families), with `active[i]` faults of kind `FaultKind::ALL[i]`.
-    pub(crate) fn render(&self, active: &[i64; FaultKind::ALL.len()]) -> String {
-        let gauge: Family<KindLabel, Gauge> = Family::default();
-        for (kind, n) in FaultKind::ALL.iter().zip(active) {
-            gauge.get_or_create(&label(*kind)).set(*n);
-            // Every kind appears, so a dashboard sees 0 rather than nothing.
-            let _ = self.fired.get_or_create(&label(*kind));
-        }
-        let mut registry = Registry::default();
-        registry.register(
-            "meridian_chaos_faults_active",
-            "Chaos faults active now, by kind",
-            gauge,
-        );
-        registry.register(
-            "meridian_chaos_fired",
-            "Times a chaos fault acted on a request, a message or a shipping round, by kind",
-            self.fired.clone(),
-        );
-        let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
-            return String::new();
-        }
-        out.lines()
-            .filter(|l| *l != "# EOF")
-            .map(|l| format!("{l}\n"))
-            .collect()
+    pub(crate) fn fired_count(&self, i: usize) -> u64 {
+        self.fired[i].load(Ordering::Relaxed)
     }
+}
+
+/// A collector of `chaos`'s families (every kind appears, so a dashboard sees 0 rather than
+/// nothing). It holds the state weakly: once the state is gone it reports nothing.
+pub(crate) fn collector(chaos: Weak<Chaos>) -> Result<Sampled, metrics::MetricsError> {
+    Sampled::new(FAMILIES, &[], move |sample| {
+        let Some(chaos) = chaos.upgrade() else {
+            return;
+        };
+        let mut active = [0u32; FaultKind::ALL.len()];
+        for view in chaos.list() {
+            if let Some(i) = FaultKind::ALL.iter().position(|k| k.name() == view.kind) {
+                active[i] += 1;
+            }
+        }
+        for (i, kind) in FaultKind::ALL.iter().enumerate() {
+            sample.set(
+                "meridian_chaos_faults_active",
+                &[kind.name()],
+                f64::from(active[i]),
+            );
+            sample.set(
+                "meridian_chaos_fired_total",
+                &[kind.name()],
+                chaos.metrics.fired_count(i) as f64,
+            );
+        }
+    })
 }

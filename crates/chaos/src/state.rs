@@ -99,7 +99,7 @@ impl Active {
 pub struct Chaos {
     count: AtomicUsize,
     faults: Mutex<Vec<Active>>,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
 }
 
 impl Chaos {
@@ -375,15 +375,13 @@ impl Chaos {
         out
     }
 
-    /// Prometheus text: active faults per kind and firings per kind.
-    pub fn prometheus(&self) -> String {
-        let mut active = [0i64; FaultKind::ALL.len()];
-        for view in self.list() {
-            if let Some(i) = FaultKind::ALL.iter().position(|k| k.name() == view.kind) {
-                active[i] += 1;
-            }
-        }
-        self.metrics.render(&active)
+    /// Adds this state's families (active faults and firings per kind) to the process's
+    /// metrics, until the returned registration is dropped.
+    pub fn register_metrics(
+        self: &Arc<Self>,
+        registry: &metrics::Metrics,
+    ) -> Result<metrics::Registration, metrics::MetricsError> {
+        registry.register(crate::metrics::collector(Arc::downgrade(self))?)
     }
 
     /// Counts a shipping round skipped by a replication pause.
@@ -698,7 +696,9 @@ mod tests {
             Some("PT1M"),
         );
         let _ = chaos.region_link("a", "b");
-        let text = chaos.prometheus();
+        let registry = metrics::Metrics::new();
+        let _registered = chaos.register_metrics(&registry).unwrap_or_else(|e| panic!("{e}"));
+        let text = registry.render();
         assert!(
             text.contains("meridian_chaos_faults_active{kind=\"partition-region\"} 1"),
             "{text}"
@@ -707,7 +707,6 @@ mod tests {
             text.contains("meridian_chaos_fired_total{kind=\"partition-region\"} 1"),
             "{text}"
         );
-        assert!(!text.contains("# EOF"));
         let status = chaos.status();
         assert!(status.starts_with("chaos id="), "{status}");
         assert!(status.contains("kind=partition-region"), "{status}");

@@ -13,6 +13,12 @@ const SPECS: &[FamilySpec] = &[
         kind: Kind::Counter,
         labels: &[],
     },
+    FamilySpec {
+        name: "meridian_test_latency_seconds",
+        help: "A test histogram.",
+        kind: Kind::Histogram,
+        labels: &["pair"],
+    },
 ];
 
 #[test]
@@ -49,16 +55,36 @@ fn t10_sampled_reads_state_at_each_scrape_and_forgets_gone_series() {
             s.set("meridian_test_depth", &[pair], *depth);
         }
         s.set("meridian_test_events_total", &[], 7.0);
+        s.histogram(
+            "meridian_test_latency_seconds",
+            &["a"],
+            &[(0.1, 2), (1.0, 1)],
+            4,
+            7.5,
+        );
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let registration = m.register(sampled).unwrap_or_else(|e| panic!("{e}"));
     let text = m.render();
     assert!(text.contains("meridian_test_depth{node=\"1\",pair=\"a\",region=\"r1\"} 3"));
     assert!(text.contains("meridian_test_events_total{node=\"1\",region=\"r1\"} 7"));
+    assert!(text.contains("# TYPE meridian_test_latency_seconds histogram"));
+    assert!(text.contains(
+        "meridian_test_latency_seconds_bucket{node=\"1\",pair=\"a\",region=\"r1\",le=\"1\"} 3"
+    ));
+    assert!(text.contains(
+        "meridian_test_latency_seconds_bucket{node=\"1\",pair=\"a\",region=\"r1\",le=\"+Inf\"} 4"
+    ));
+    assert!(
+        text.contains("meridian_test_latency_seconds_sum{node=\"1\",pair=\"a\",region=\"r1\"} 7.5")
+    );
     *state.lock().unwrap_or_else(|p| p.into_inner()) = vec![("b", 1.5)];
     let text = m.render();
-    assert!(!text.contains("pair=\"a\""), "{text}");
-    assert!(text.contains("pair=\"b\""));
+    assert!(
+        !text.contains("meridian_test_depth{node=\"1\",pair=\"a\""),
+        "{text}"
+    );
+    assert!(text.contains("meridian_test_depth{node=\"1\",pair=\"b\""));
     drop(registration);
     assert!(!m.render().contains("meridian_test_depth"));
 }
