@@ -41,6 +41,9 @@ pub(crate) struct TableDescription<'a> {
     global_secondary_indexes: Vec<crate::index_views::IndexDescription<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     local_secondary_indexes: Vec<crate::index_views::IndexDescription<'a>>,
+    /// Present on a table created by a restore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restore_summary: Option<crate::backups::RestoreSummaryWire>,
 }
 
 #[derive(Debug, Serialize)]
@@ -164,7 +167,21 @@ impl<'a> TableDescription<'a> {
                 .filter(|_| meta.is_global()),
             global_secondary_indexes,
             local_secondary_indexes,
+            restore_summary: None,
         }
+    }
+
+    /// Adds the RestoreSummary of a restored table.
+    pub(crate) fn with_restore(mut self, summary: Option<&table::backup::RestoreSummary>) -> Self {
+        self.restore_summary = summary.map(crate::backups::RestoreSummaryWire::of);
+        self
+    }
+
+    /// Overrides the status with a name `TableStatus` does not have (a restore answers
+    /// CREATING).
+    pub(crate) fn with_status_name(mut self, status: &'static str) -> Self {
+        self.table_status = status;
+        self
     }
 
     /// Reports each secondary index with its (ItemCount, IndexSizeBytes).

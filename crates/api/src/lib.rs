@@ -9,12 +9,14 @@
 
 mod account;
 mod backfill;
+mod backups;
 mod batch;
 mod capacity;
 mod chaos;
 mod cors;
 mod describe;
 mod error;
+mod exports;
 mod exprs;
 mod global;
 mod health;

@@ -74,6 +74,11 @@ pub enum Request {
     UpdateGlobalTable(global::UpdateGlobalTable),
     DescribeGlobalTable(global::GlobalTableRef),
     ListGlobalTables(global::ListGlobalTables),
+    /// CreateBackup, DescribeBackup, ListBackups, DeleteBackup, the restores and the
+    /// continuous-backups operations.
+    Backup(crate::backups::BackupRequest),
+    /// ExportTableToPointInTime, ImportTable and their Describe/List operations.
+    Transfer(crate::exports::TransferRequest),
 }
 
 /// Decodes the body of operation `op_name` (`GetItem`): JSON shape, validation, expressions.
@@ -121,33 +126,33 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
             Request::DescribeGlobalTable(global::decode_describe_global(body)?)
         }
         O::ListGlobalTables => Request::ListGlobalTables(global::decode_list_global(body)?),
-        O::BatchExecuteStatement
-        | O::CreateBackup
+        O::CreateBackup
         | O::DeleteBackup
-        | O::DeleteResourcePolicy
         | O::DescribeBackup
         | O::DescribeContinuousBackups
-        | O::DescribeContributorInsights
-        | O::DescribeExport
-        | O::DescribeGlobalTableSettings
+        | O::ListBackups
+        | O::RestoreTableFromBackup
+        | O::RestoreTableToPointInTime
+        | O::UpdateContinuousBackups => Request::Backup(crate::backups::decode(op, body)?),
+        O::DescribeExport
         | O::DescribeImport
+        | O::ExportTableToPointInTime
+        | O::ImportTable
+        | O::ListExports
+        | O::ListImports => Request::Transfer(crate::exports::decode(op, body)?),
+        O::BatchExecuteStatement
+        | O::DeleteResourcePolicy
+        | O::DescribeContributorInsights
+        | O::DescribeGlobalTableSettings
         | O::DescribeKinesisStreamingDestination
         | O::DescribeTableReplicaAutoScaling
         | O::DisableKinesisStreamingDestination
         | O::EnableKinesisStreamingDestination
         | O::ExecuteStatement
         | O::ExecuteTransaction
-        | O::ExportTableToPointInTime
         | O::GetResourcePolicy
-        | O::ImportTable
-        | O::ListBackups
         | O::ListContributorInsights
-        | O::ListExports
-        | O::ListImports
         | O::PutResourcePolicy
-        | O::RestoreTableFromBackup
-        | O::RestoreTableToPointInTime
-        | O::UpdateContinuousBackups
         | O::UpdateContributorInsights
         | O::UpdateGlobalTableSettings
         | O::UpdateKinesisStreamingDestination
@@ -188,6 +193,8 @@ pub async fn execute(
         Request::TransactGetItems(r) => transact::get(region, r).await,
         Request::UpdateTimeToLive(r) => ttl::update(region, r).await,
         Request::DescribeTimeToLive(r) => ttl::describe(region, r.name()),
+        Request::Backup(r) => crate::backups::execute(region, r).await,
+        Request::Transfer(r) => crate::exports::execute(region, r).await,
     }
 }
 

@@ -343,9 +343,20 @@ pub(crate) struct TableDescriptionOutput<'a> {
 /// Runs CreateTable: chooses the table id and creation time, then proposes it.
 pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<u8>, ApiError> {
     crate::global::check_replicas_tag(region, &req.tags)?;
+    let meta = new_meta(region, req);
+    let meta = expect_table(propose(region, &Command::CreateTable(meta)).await?)?;
+    let meta = crate::global::auto_global(region, meta).await?;
+    json_body(&TableDescriptionOutput {
+        table_description: TableDescription::new(&meta, 0, 0),
+    })
+}
+
+/// The new table a validated CreateTable (or ImportTable's TableCreationParameters) defines,
+/// with a fresh id and this region's clock.
+pub(crate) fn new_meta(region: &dyn Region, req: CreateTable) -> TableMeta {
     let now_ms = region.clock().now_ms();
     let on_demand = req.billing_mode == BillingMode::PayPerRequest;
-    let meta = TableMeta {
+    TableMeta {
         name: req.name,
         id: uuid::Uuid::new_v4(),
         region: region.region_name().to_owned(),
@@ -373,12 +384,7 @@ pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<
         ttl: None,
         replicas: Vec::new(),
         global_table_version: None,
-    };
-    let meta = expect_table(propose(region, &Command::CreateTable(meta)).await?)?;
-    let meta = crate::global::auto_global(region, meta).await?;
-    json_body(&TableDescriptionOutput {
-        table_description: TableDescription::new(&meta, 0, 0),
-    })
+    }
 }
 
 fn fresh_ids(indexes: Vec<model::IndexMeta>) -> Vec<model::IndexMeta> {
@@ -446,7 +452,8 @@ pub(crate) fn describe(region: &dyn Region, req: &TableRef) -> Result<Vec<u8>, A
     }
     json_body(&Output {
         table: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
-            .with_indexes(&meta, &crate::index_views::stats_of(region.store())),
+            .with_indexes(&meta, &crate::index_views::stats_of(region.store()))
+            .with_restore(table::backup::restore_summary(region.store(), &meta)?.as_ref()),
     })
 }
 

@@ -250,6 +250,11 @@ impl Store {
         })
     }
 
+    /// The directory of an on-disk store (None in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
     /// Whether this store keeps nothing on disk.
     pub fn is_in_memory(&self) -> bool {
         matches!(self.inner.backend, Backend::Memory(_))
