@@ -23,6 +23,7 @@ mod items;
 mod legacy;
 mod limits;
 mod limits_enforced;
+mod partiql;
 mod protocol;
 mod query_scan;
 mod region;

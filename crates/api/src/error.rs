@@ -98,6 +98,9 @@ pub enum ApiError {
     /// The backup, restore, export and import exceptions (`table::backup::BackupFault`).
     #[error("{1}")]
     Backup(table::backup::BackupFault, String),
+    /// DuplicateItemException: a PartiQL INSERT of a key that exists.
+    #[error("{0}")]
+    DuplicateItem(String),
 }
 
 /// The exceptions of the 2017.11.29 global-tables operations.
@@ -198,6 +201,7 @@ impl ApiError {
                 entry(type_name, BAD)
             }
             E::Backup(fault, _) => entry(backup_type(*fault), BAD),
+            E::DuplicateItem(_) => entry(concat_type!("DuplicateItemException"), BAD),
         }
     }
 
@@ -416,6 +420,7 @@ mod tests {
                 ApiError::TrimmedDataAccess(_) => 21,
                 ApiError::GlobalTable(..) => 22,
                 ApiError::Backup(..) => 23,
+                ApiError::DuplicateItem(_) => 24,
             }
         }
         let m = || "m".to_owned();
@@ -444,6 +449,7 @@ mod tests {
             ApiError::TrimmedDataAccess(m()),
             ApiError::GlobalTable(GlobalTableError::ReplicaNotFound, m()),
             ApiError::Backup(table::backup::BackupFault::BackupNotFound, m()),
+            ApiError::DuplicateItem(m()),
         ];
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();

@@ -28,6 +28,7 @@ mod legacy;
 mod local;
 mod operation;
 mod options;
+mod partiql;
 mod query;
 mod region;
 mod request;

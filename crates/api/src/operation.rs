@@ -43,7 +43,7 @@ macro_rules! operations {
 }
 
 operations! {
-    BatchExecuteStatement => false,
+    BatchExecuteStatement => true,
     BatchGetItem => true,
     BatchWriteItem => true,
     CreateBackup => true,
@@ -68,8 +68,8 @@ operations! {
     DescribeTimeToLive => true,
     DisableKinesisStreamingDestination => false,
     EnableKinesisStreamingDestination => false,
-    ExecuteStatement => false,
-    ExecuteTransaction => false,
+    ExecuteStatement => true,
+    ExecuteTransaction => true,
     ExportTableToPointInTime => true,
     GetItem => true,
     GetResourcePolicy => false,

@@ -8,6 +8,7 @@ use table::{Command, Outcome};
 use crate::error::ApiError;
 use crate::items::WriteOp;
 use crate::operation::Operation;
+use crate::partiql;
 use crate::{
     account, batch, global, items, query, table_update, tables, tags, transact, ttl, Region,
 };
@@ -74,6 +75,12 @@ pub enum Request {
     UpdateGlobalTable(global::UpdateGlobalTable),
     DescribeGlobalTable(global::GlobalTableRef),
     ListGlobalTables(global::ListGlobalTables),
+    /// ExecuteStatement (PartiQL).
+    ExecuteStatement(partiql::ExecuteStatementRequest),
+    /// BatchExecuteStatement (PartiQL).
+    BatchExecuteStatement(partiql::BatchExecuteRequest),
+    /// ExecuteTransaction (PartiQL).
+    ExecuteTransaction(partiql::ExecuteTransactionRequest),
     /// CreateBackup, DescribeBackup, ListBackups, DeleteBackup, the restores and the
     /// continuous-backups operations.
     Backup(crate::backups::BackupRequest),
@@ -126,6 +133,9 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
             Request::DescribeGlobalTable(global::decode_describe_global(body)?)
         }
         O::ListGlobalTables => Request::ListGlobalTables(global::decode_list_global(body)?),
+        O::ExecuteStatement => Request::ExecuteStatement(partiql::decode_execute(body)?),
+        O::BatchExecuteStatement => Request::BatchExecuteStatement(partiql::decode_batch(body)?),
+        O::ExecuteTransaction => Request::ExecuteTransaction(partiql::decode_transaction(body)?),
         O::CreateBackup
         | O::DeleteBackup
         | O::DescribeBackup
@@ -140,16 +150,13 @@ pub fn decode(op: Operation, body: &[u8]) -> Result<Request, ApiError> {
         | O::ImportTable
         | O::ListExports
         | O::ListImports => Request::Transfer(crate::exports::decode(op, body)?),
-        O::BatchExecuteStatement
-        | O::DeleteResourcePolicy
+        O::DeleteResourcePolicy
         | O::DescribeContributorInsights
         | O::DescribeGlobalTableSettings
         | O::DescribeKinesisStreamingDestination
         | O::DescribeTableReplicaAutoScaling
         | O::DisableKinesisStreamingDestination
         | O::EnableKinesisStreamingDestination
-        | O::ExecuteStatement
-        | O::ExecuteTransaction
         | O::GetResourcePolicy
         | O::ListContributorInsights
         | O::PutResourcePolicy
@@ -191,6 +198,9 @@ pub async fn execute(
         Request::BatchWriteItem(r) => batch::write(region, r).await,
         Request::TransactWriteItems(r) => transact::write(region, r).await,
         Request::TransactGetItems(r) => transact::get(region, r).await,
+        Request::ExecuteStatement(r) => partiql::execute(region, r).await,
+        Request::BatchExecuteStatement(r) => partiql::batch_execute(region, r).await,
+        Request::ExecuteTransaction(r) => partiql::execute_transaction(region, r).await,
         Request::UpdateTimeToLive(r) => ttl::update(region, r).await,
         Request::DescribeTimeToLive(r) => ttl::describe(region, r.name()),
         Request::Backup(r) => crate::backups::execute(region, r).await,
