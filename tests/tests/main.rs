@@ -8,6 +8,7 @@
     reason = "test helpers outside #[test] fns: a panic is the failure report"
 )]
 
+mod backups;
 mod batch;
 mod chaos;
 mod crash;
