@@ -80,6 +80,10 @@ pub enum ApiError {
     /// MissingAuthenticationTokenException, for when signatures are checked.
     #[error("{0}")]
     MissingAuthenticationToken(String),
+    /// A request that fails SigV4 verification (`--require-auth`): the four exceptions
+    /// DynamoDB answers with, all HTTP 400.
+    #[error("{1}")]
+    Auth(AuthFailure, String),
     /// InternalServerError (500, retried by SDKs). The detail is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -111,6 +115,19 @@ pub enum GlobalTableError {
     ReplicaAlreadyExists,
     ReplicaNotFound,
     TableNotFound,
+}
+
+/// Why a request's signature was refused (see `crate::sigv4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    MissingAuthenticationToken,
+    /// An `Authorization` header that lacks a part, or no request date.
+    IncompleteSignature,
+    /// An access key that is not configured.
+    UnrecognizedClient,
+    /// A signature that does not match, or a request time outside the 15-minute window.
+    InvalidSignature,
 }
 
 /// Where an error sits in the catalog.
@@ -174,6 +191,24 @@ impl ApiError {
             E::MissingAuthenticationToken(_) => entry(
                 concat_type!("MissingAuthenticationTokenException"),
                 StatusCode::FORBIDDEN,
+            ),
+            // DynamoDB answers these from its front end, in the Coral namespace.
+            E::Auth(kind, _) => entry(
+                match kind {
+                    AuthFailure::MissingAuthenticationToken => {
+                        "com.amazon.coral.service#MissingAuthenticationTokenException"
+                    }
+                    AuthFailure::IncompleteSignature => {
+                        "com.amazon.coral.service#IncompleteSignatureException"
+                    }
+                    AuthFailure::UnrecognizedClient => {
+                        "com.amazon.coral.service#UnrecognizedClientException"
+                    }
+                    AuthFailure::InvalidSignature => {
+                        "com.amazon.coral.service#InvalidSignatureException"
+                    }
+                },
+                BAD,
             ),
             E::Internal(_) => entry(
                 concat_type!("InternalServerError"),
@@ -414,6 +449,7 @@ mod tests {
                 ApiError::Throttling(_) => 15,
                 ApiError::ItemCollectionSizeLimitExceeded(_) => 16,
                 ApiError::MissingAuthenticationToken(_) => 17,
+                ApiError::Auth(..) => 25,
                 ApiError::Internal(_) => 18,
                 ApiError::Unavailable(_) => 19,
                 ApiError::ExpiredIterator(_) => 20,
@@ -450,6 +486,7 @@ mod tests {
             ApiError::GlobalTable(GlobalTableError::ReplicaNotFound, m()),
             ApiError::Backup(table::backup::BackupFault::BackupNotFound, m()),
             ApiError::DuplicateItem(m()),
+            ApiError::Auth(AuthFailure::InvalidSignature, m()),
         ];
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();

@@ -64,7 +64,7 @@ mod tests;
 pub use backfill::run_backfill;
 pub use capacity::{CapacityMode, Consumed};
 pub use chaos::CHAOS_HEADER;
-pub use error::{ApiError, CatalogEntry, Throttled, ThrottlingReason};
+pub use error::{ApiError, AuthFailure, CatalogEntry, Throttled, ThrottlingReason};
 pub use health::{Health, HEALTH_PATH};
 pub use local::LocalRegion;
 pub use operation::{Operation, TARGET_PREFIX};
@@ -78,6 +78,6 @@ pub use server::{
     serve, serve_routed, serve_with, ACCEPT_ERROR_BACKOFF_MS, HEADER_READ_TIMEOUT_MS,
     SHUTDOWN_DRAIN_TIMEOUT_MS,
 };
-pub use sigv4::credential_region;
+pub use sigv4::{credential_region, AccessKeyError, AccessKeys};
 pub use streams::{StreamOperation, STREAMS_TARGET_PREFIX};
 pub use ttl::{sweep as sweep_ttl, SweepReport, TTL_SWEEP_PATH};
