@@ -22,9 +22,13 @@ JEPSEN_SEED ?= 1
 FUZZ_SECONDS ?= 60
 
 PY_REQUIREMENTS := tests/python/requirements.txt
+# `make test-browser`: the console test's npm packages and the browser it drives.
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
 PY_STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run build test verify bench bench-region fuzz venv test-rust test-python clean-venv jepsen
+.PHONY: run build test verify bench bench-region fuzz venv test-rust test-python test-browser clean-venv jepsen
 
 ## run: the server from a release build (extra flags: make run ARGS="--in-memory")
 run:
@@ -42,12 +46,14 @@ $(PY_STAMP): $(PY_REQUIREMENTS)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(PY_REQUIREMENTS)
 	touch $@
 
-## test: everything (Rust unit, property and end-to-end tests, then the Python suite)
+## test: everything (Rust unit, property and end-to-end tests, the Python suite, then the web
+## console in headless Chromium)
 test: venv
 	$(CARGO) build -p meridian-server
 	status=0; \
 	$(MAKE) --no-print-directory test-rust || status=$$?; \
 	$(MAKE) --no-print-directory test-python || status=$$?; \
+	$(MAKE) --no-print-directory test-browser || status=$$?; \
 	exit $$status
 
 test-rust:
@@ -60,6 +66,22 @@ test-rust:
 
 test-python: venv
 	MERIDIAN_BIN=$(MERIDIAN_BIN) $(VENV)/bin/python -m pytest tests/python -q
+
+## test-browser: the web console in headless Chromium (Debian's /usr/bin/chromium, driven by
+## playwright-core); installs chromium (apt-get) and the npm packages when missing
+test-browser: $(BROWSER_STAMP)
+	$(CARGO) build -p meridian-server
+	if [ ! -x $(CHROMIUM) ]; then \
+	  apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	fi
+	MERIDIAN_BIN=$(MERIDIAN_BIN) CHROMIUM=$(CHROMIUM) node $(BROWSER_DIR)/console.test.mjs
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	if ! command -v npm >/dev/null; then \
+	  apt-get install -y nodejs npm || { apt-get update && apt-get install -y nodejs npm; }; \
+	fi
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund
+	touch $@
 
 ## verify: what CI runs — formatting, lints as errors, then every test
 verify:

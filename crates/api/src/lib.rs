@@ -13,6 +13,8 @@ mod backups;
 mod batch;
 mod capacity;
 mod chaos;
+mod cluster_status;
+mod console;
 mod cors;
 mod describe;
 mod error;
@@ -64,6 +66,10 @@ mod tests;
 pub use backfill::run_backfill;
 pub use capacity::{CapacityMode, Consumed};
 pub use chaos::CHAOS_HEADER;
+pub use cluster_status::{
+    ClusterStatus, NodeRole, NodeStatus, PairStatus, RegionStatus, TombstonesHeld, STATUS_PATH,
+};
+pub use console::{CHAOS_PATH_PREFIX, CONSOLE_HEADER, CONSOLE_PATH};
 pub use error::{ApiError, AuthFailure, CatalogEntry, Throttled, ThrottlingReason};
 pub use health::{Health, HEALTH_PATH};
 pub use local::LocalRegion;

@@ -70,6 +70,10 @@ pub struct ServeOptions {
     pub loopback_hosts_only: bool,
     /// The secret admin calls must carry in [`ADMIN_SECRET_HEADER`]; `None` refuses them.
     pub admin_secret: Option<Arc<str>>,
+    /// Serve the web console (`/console` and its status and chaos endpoints) even though the
+    /// listener is not on loopback (`--console-bind-any`). Off: only a loopback listener
+    /// serves it, and every console path elsewhere is a 404.
+    pub console_bind_any: bool,
 }
 
 impl Default for ServeOptions {
@@ -81,6 +85,7 @@ impl Default for ServeOptions {
             cors: CorsOrigins::Any,
             loopback_hosts_only: false,
             admin_secret: None,
+            console_bind_any: false,
         }
     }
 }
@@ -92,6 +97,11 @@ impl ServeOptions {
             loopback_hosts_only: addr.ip().is_loopback(),
             ..ServeOptions::default()
         }
+    }
+
+    /// Whether this listener serves the web console: on loopback, or when opted in.
+    pub fn console_enabled(&self) -> bool {
+        self.loopback_hosts_only || self.console_bind_any
     }
 }
 

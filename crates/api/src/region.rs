@@ -57,4 +57,17 @@ pub trait Region: Send + Sync {
     fn health(&self) -> crate::health::Health {
         crate::health::Health::assumed()
     }
+
+    /// The deployment as this process sees it, for the web console (regions, nodes and
+    /// roles, replication per region pair, tombstones, faults). `None`: the console shows this
+    /// region alone, from [`Region::health`].
+    fn cluster_status(&self) -> BoxFuture<'_, Option<crate::ClusterStatus>> {
+        Box::pin(async { None })
+    }
+
+    /// What a chaos fault added from the web console may name (regions, nodes, tables), for
+    /// validation; faults act on [`Region::chaos`]'s state. `None`: no chaos controls here.
+    fn chaos_topology(&self) -> Option<chaos::Topology> {
+        None
+    }
 }

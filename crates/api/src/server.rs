@@ -29,6 +29,7 @@ use tracing::Instrument as _;
 use model::limits::REQUEST_BODY_BYTES_MAX;
 
 use crate::chaos;
+use crate::console;
 use crate::cors;
 use crate::error::ApiError;
 use crate::health::HEALTH_PATH;
@@ -268,6 +269,9 @@ async fn handle(
             );
             return error_response(&error, "");
         }
+    }
+    if console::is_console_path(request.uri().path()) {
+        return console::handle(request, region, options).await;
     }
     if request.method() == Method::OPTIONS {
         return cors::preflight(request.headers(), &options.cors);

@@ -193,6 +193,9 @@ pub struct DevArgs {
     /// The lab control port (`meridian chaos` talks to it). Default: --port + 900.
     #[arg(long = "lab-port")]
     pub lab_port: Option<u16>,
+    /// Serve the web console (`/console`) even when --host is not a loopback address.
+    #[arg(long = "console-bind-any")]
+    pub console_bind_any: bool,
 }
 
 /// `meridian status`.
@@ -294,6 +297,10 @@ pub struct ServeArgs {
     /// `[api] admin_secret`, the cluster secret, or one generated at start (logged).
     #[arg(long = "admin-secret")]
     pub admin_secret: Option<String>,
+    /// Serve the web console (`/console`) even when the API listens on a non-loopback
+    /// address (anyone who can reach the port can then use it). Default: loopback only.
+    #[arg(long = "console-bind-any")]
+    pub console_bind_any: bool,
     /// Accepted for DynamoDB Local compatibility and ignored.
     #[arg(long = "delay-transient-statuses", hide = true)]
     pub delay_transient_statuses: bool,

@@ -55,6 +55,8 @@ pub struct ApiSection {
     pub cors: Option<String>,
     /// The admin secret (see `--admin-secret`).
     pub admin_secret: Option<String>,
+    /// Serve the web console on a non-loopback address too (see `--console-bind-any`).
+    pub console_bind_any: Option<bool>,
 }
 
 /// Environment variable that supplies the admin secret (after `--admin-secret`).
@@ -80,6 +82,8 @@ pub struct ApiConfig {
     pub cors: String,
     pub admin_secret: String,
     pub admin_secret_source: AdminSecretSource,
+    /// Serve the web console on a non-loopback address too.
+    pub console_bind_any: bool,
 }
 
 impl ApiConfig {
@@ -124,6 +128,7 @@ impl ApiConfig {
                 .unwrap_or_else(|| "*".into()),
             admin_secret,
             admin_secret_source,
+            console_bind_any: args.console_bind_any || file.console_bind_any.unwrap_or(false),
         };
         if config.max_connections == 0 {
             return Err(ConfigError::Api(

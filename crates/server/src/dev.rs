@@ -138,7 +138,7 @@ pub async fn run(args: &DevArgs, started: Instant) -> anyhow::Result<()> {
             configs.push(config);
         }
     }
-    let lab = Arc::new(Lab::start(configs, regions.clone()).await?);
+    let lab = Arc::new(Lab::start(configs, regions.clone(), args.console_bind_any).await?);
     let lab_port = match args.lab_port {
         Some(port) => port,
         None if args.port == 0 => 0,

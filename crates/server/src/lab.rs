@@ -24,6 +24,7 @@ use chaos::{AdminAnswer, AdminError, Chaos, LabAction, Topology};
 
 use crate::chaos_admin::{self, ADMIN_BODY_BYTES_MAX, LAB_CHAOS_PREFIX, LAB_NODES_PREFIX};
 use crate::config::NodeConfig;
+use crate::console_status::{LabDirectory, LabMember};
 use crate::node::Node;
 
 /// How long a lab client may take to send its request's headers.
@@ -74,6 +75,8 @@ struct Slot {
     api_stop: Option<watch::Sender<bool>>,
     /// Whether this node's listener is the shared port.
     shared: bool,
+    /// Serve the web console even on a non-loopback address (`--console-bind-any`).
+    console_bind_any: bool,
 }
 
 /// The running lab.
@@ -81,6 +84,8 @@ pub struct Lab {
     slots: Mutex<Vec<Slot>>,
     chaos: Arc<Chaos>,
     regions: Vec<String>,
+    /// Every node, for the web console (which answers for the whole lab on every port).
+    directory: Arc<LabDirectory>,
 }
 
 impl std::fmt::Debug for Lab {
@@ -93,9 +98,15 @@ impl std::fmt::Debug for Lab {
 
 impl Lab {
     /// Starts every node of `configs` (in order) under one chaos state; the first node of the
-    /// first region also serves the shared port.
-    pub async fn start(configs: Vec<NodeConfig>, regions: Vec<String>) -> anyhow::Result<Lab> {
+    /// first region also serves the shared port. `console_bind_any` serves the web console
+    /// even on a non-loopback address.
+    pub async fn start(
+        configs: Vec<NodeConfig>,
+        regions: Vec<String>,
+        console_bind_any: bool,
+    ) -> anyhow::Result<Lab> {
         let chaos = Chaos::new();
+        let directory = LabDirectory::new();
         let mut slots = Vec::new();
         for config in configs {
             let node = Node::start_with(&config, chaos.clone(), None)
@@ -103,6 +114,7 @@ impl Lab {
                 .with_context(|| {
                     format!("cannot start {} node {}", config.region, config.node_id)
                 })?;
+            node.join_lab(&directory);
             let shared = config.node_id == 1 && Some(&config.region) == regions.first();
             slots.push(Slot {
                 store: node.store(),
@@ -110,18 +122,21 @@ impl Lab {
                 node: Some(node),
                 api_stop: None,
                 shared,
+                console_bind_any,
             });
         }
         let lab = Lab {
             slots: Mutex::new(slots),
             chaos,
             regions,
+            directory,
         };
         {
             let mut slots = lab.slots.lock().await;
             for i in 0..slots.len() {
                 serve_api(&mut slots, i).await?;
             }
+            publish(&lab.directory, &slots);
         }
         Ok(lab)
     }
@@ -212,6 +227,7 @@ impl Lab {
                         ));
                     }
                 }
+                publish(&self.directory, &slots);
                 tracing::warn!(region = %request.region, node = ?request.node, "lab: nodes stopped");
             }
             "restart" => {
@@ -227,6 +243,7 @@ impl Lab {
                     )
                     .await
                     .map_err(|e| AdminError::validation(format!("cannot restart: {e:#}")))?;
+                    node.join_lab(&self.directory);
                     slots[i].node = Some(node);
                     serve_api(&mut slots, i)
                         .await
@@ -247,12 +264,29 @@ impl Lab {
                             .map_err(|e| AdminError::validation(format!("cannot listen: {e:#}")))?;
                     }
                 }
+                publish(&self.directory, &slots);
                 tracing::warn!(region = %request.region, node = ?request.node, "lab: nodes restarted");
             }
             other => return Err(AdminError::no_such_path(other)),
         }
         Ok(AdminAnswer::Nodes { nodes: touched })
     }
+}
+
+/// Tells the web console which nodes run now, and where.
+fn publish(directory: &LabDirectory, slots: &[Slot]) {
+    directory.publish(
+        slots
+            .iter()
+            .map(|s| LabMember {
+                region: s.config.region.clone(),
+                node_id: s.config.node_id,
+                api_addr: s.config.api_addr,
+                store: s.store.clone(),
+                running: s.node.as_ref().map(Node::running),
+            })
+            .collect(),
+    );
 }
 
 async fn stop_slot(slot: &mut Slot) {
@@ -301,6 +335,7 @@ async fn serve_api(slots: &mut [Slot], i: usize) -> anyhow::Result<()> {
         .cluster
         .as_ref()
         .map(|c| c.secret.as_str().into());
+    options.console_bind_any = slots[i].console_bind_any;
     let (stop, mut stopped) = watch::channel(false);
     tokio::spawn(async move {
         let shutdown = async move {

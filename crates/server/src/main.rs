@@ -5,6 +5,7 @@ mod chaos_admin;
 mod chaos_cli;
 mod cli;
 mod config;
+mod console_status;
 mod dev;
 mod lab;
 mod logging;
@@ -108,6 +109,7 @@ fn api_options(api: &ApiConfig, addr: std::net::SocketAddr) -> api::ServeOptions
         cors: api::CorsOrigins::parse(&api.cors),
         loopback_hosts_only: addr.ip().is_loopback(),
         admin_secret: Some(api.admin_secret.as_str().into()),
+        console_bind_any: api.console_bind_any,
     }
 }
 

@@ -46,6 +46,8 @@ struct RegionHandle {
     clock: chaos::ChaosClock,
     replicator: Option<replication::Replicator>,
     chaos: chaos::NodeChaos,
+    /// What the web console may see from here (the lab, in `meridian dev`).
+    console: crate::console_status::ConsoleScope,
 }
 
 impl api::Region for RegionHandle {
@@ -90,6 +92,21 @@ impl api::Region for RegionHandle {
             storage_writable: health.storage_writable,
             failure: health.failure,
         }
+    }
+
+    fn cluster_status(&self) -> api::BoxFuture<'_, Option<api::ClusterStatus>> {
+        Box::pin(async move {
+            let me = crate::console_status::RunningNode {
+                group: self.group.clone(),
+                replicator: self.replicator.clone(),
+            };
+            let now_ms = model::Clock::now_ms(&self.clock);
+            Some(self.console.status(&me, &self.chaos.chaos, now_ms).await)
+        })
+    }
+
+    fn chaos_topology(&self) -> Option<chaos::Topology> {
+        Some(self.console.topology(&self.store))
     }
 }
 
@@ -305,6 +322,7 @@ impl Node {
             clock,
             replicator: replicator.clone(),
             chaos: node_chaos,
+            console: crate::console_status::ConsoleScope::new(config),
         });
         if let Some(replicator) = &replicator {
             let local: Arc<dyn replication::LocalRegion> = region.clone();
@@ -324,6 +342,19 @@ impl Node {
     /// The region as the API serves it.
     pub fn api_region(&self) -> Arc<dyn api::Region> {
         self.region.clone()
+    }
+
+    /// The parts of the node the web console reads (for `meridian dev`'s lab directory).
+    pub fn running(&self) -> crate::console_status::RunningNode {
+        crate::console_status::RunningNode {
+            group: self.region.group.clone(),
+            replicator: self.region.replicator.clone(),
+        }
+    }
+
+    /// Makes this node's console answer for the whole `meridian dev` lab.
+    pub fn join_lab(&self, lab: &Arc<crate::console_status::LabDirectory>) {
+        self.region.console.join_lab(lab);
     }
 
     /// The node's store (kept by `meridian dev` to restart a stopped node on it).

@@ -19,7 +19,7 @@ use table::{Command, Outcome, RemoteBatch, RemoteChange, ReplicaSet, ReplicateRe
 
 use crate::client::RegionClient;
 use crate::digest::{bucket_of, table_digest, Digest};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, PairFigures};
 use crate::region::LocalRegion;
 use crate::wire::{self, paths, EnsureTable};
 
@@ -246,8 +246,14 @@ impl Replicator {
         text
     }
 
+    /// Every region pair's figures, with pending counts refreshed (for the web console).
+    pub fn figures(&self) -> BTreeMap<(String, String), PairFigures> {
+        self.refresh_pending();
+        self.inner.metrics.snapshot()
+    }
+
     /// Tombstones held per global table (a scan: for status pages and scrapes only).
-    fn tombstones_held(&self) -> Vec<(String, usize)> {
+    pub fn tombstones_held(&self) -> Vec<(String, usize)> {
         let Some(region) = self.local() else {
             return Vec::new();
         };
