@@ -713,10 +713,9 @@ fn target_meta(
         index.backfilling = false;
         index.provisioned = match (global, billing_mode) {
             (false, _) | (true, BillingMode::PayPerRequest) => None,
-            (true, BillingMode::Provisioned) => index
-                .provisioned
-                .clone()
-                .or_else(|| Some(throughput(provisioned))),
+            (true, BillingMode::Provisioned) => {
+                index.provisioned.or_else(|| Some(throughput(provisioned)))
+            }
         };
         index
     };

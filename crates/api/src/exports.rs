@@ -834,9 +834,9 @@ fn read_import(root: &Path, job: &ImportRecord) -> std::io::Result<Parsed> {
         } else {
             Box::new(raw)
         };
-        let mut lines = BufReader::new(reader).lines();
+        let lines = BufReader::new(reader).lines();
         let mut header = job.csv_header.clone();
-        while let Some(line) = lines.next() {
+        for line in lines {
             let line = line?;
             parsed.bytes += line.len() as u64 + 1;
             if line.trim().is_empty() {
