@@ -49,6 +49,7 @@ $(PY_STAMP): $(PY_REQUIREMENTS)
 ## test: everything (Rust unit, property and end-to-end tests, the Python suite, then the web
 ## console in headless Chromium)
 test: venv
+	scripts/install-test-tools.sh
 	$(CARGO) build -p meridian-server
 	status=0; \
 	$(MAKE) --no-print-directory test-rust || status=$$?; \

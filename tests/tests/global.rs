@@ -116,9 +116,9 @@ async fn a_write_in_each_region_appears_in_all_others() {
     // Replication is visible in the metrics, per region pair.
     let metrics = lab.metrics(1).await;
     assert!(
-        metrics.contains(
-            "meridian_replication_latency_ms_count{source=\"us-east-1\",destination=\"eu-west-1\"}"
-        ),
+        metrics.lines().any(|l| l
+            .starts_with("meridian_replication_latency_seconds_count{destination=\"eu-west-1\"")
+            && l.contains("source=\"us-east-1\"")),
         "{metrics}"
     );
     let status = lab.status(0).await;

@@ -24,6 +24,7 @@ mod items;
 mod legacy;
 mod limits;
 mod limits_enforced;
+mod metrics;
 mod partiql;
 mod protocol;
 mod query_scan;

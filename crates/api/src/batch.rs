@@ -224,7 +224,7 @@ pub(crate) async fn get(region: &dyn Region, req: BatchGetRequest) -> Result<Vec
             }
             get.key.clone_from(key);
             let out = table::get_item(region.store(), &get)??;
-            if req.capacity.wanted() {
+            if req.capacity.computed() {
                 consumed
                     .entry(&t.name, req.capacity)
                     .add_read(out.size, t.consistent, false);
@@ -244,7 +244,7 @@ pub(crate) async fn get(region: &dyn Region, req: BatchGetRequest) -> Result<Vec
     json_body(&BatchGetOutput {
         responses: Responses(&results),
         unprocessed_keys: Unprocessed(&results),
-        consumed_capacity: req.capacity.wanted().then(|| consumed.into_vec()),
+        consumed_capacity: req.capacity.report_all(consumed),
     })
 }
 
@@ -468,7 +468,7 @@ pub(crate) async fn write(
     let mut consumed = PerTable::default();
     for (table, result) in tables.iter().zip(results) {
         let result = result?;
-        if req.capacity.wanted() {
+        if req.capacity.computed() {
             consumed
                 .entry(table, req.capacity)
                 .add_write(result.old_size, result.new_size, false);
@@ -478,7 +478,7 @@ pub(crate) async fn write(
         crate::index_views::collection_metrics_by_table(region, &targets)?;
     json_body(&BatchWriteOutput {
         unprocessed_items: EmptyMap,
-        consumed_capacity: req.capacity.wanted().then(|| consumed.into_vec()),
+        consumed_capacity: req.capacity.report_all(consumed),
         item_collection_metrics,
     })
 }

@@ -39,6 +39,52 @@ impl CapacityMode {
     pub fn wanted(self) -> bool {
         self != CapacityMode::None
     }
+
+    /// Whether to compute the units: the response shows them, or the metrics count them.
+    pub(crate) fn computed(self) -> bool {
+        self.wanted() || METER.try_with(|_| ()).is_ok()
+    }
+
+    /// Computes the units (when [`CapacityMode::computed`]), counts them for the metrics, and
+    /// returns them when the response shows them.
+    pub(crate) fn report(self, consumed: impl FnOnce() -> Consumed) -> Option<Consumed> {
+        if !self.computed() {
+            return None;
+        }
+        let consumed = consumed();
+        meter(&consumed);
+        self.wanted().then_some(consumed)
+    }
+
+    /// [`CapacityMode::report`] for units kept per table.
+    pub(crate) fn report_all(self, consumed: PerTable) -> Option<Vec<Consumed>> {
+        consumed.0.iter().for_each(meter);
+        self.wanted().then(|| consumed.into_vec())
+    }
+}
+
+tokio::task_local! {
+    /// Read and write units the request being answered consumed, for the metrics.
+    static METER: std::cell::Cell<(f64, f64)>;
+}
+
+fn meter(consumed: &Consumed) {
+    let _ = METER.try_with(|m| {
+        let (read, write) = m.get();
+        m.set((read + consumed.read, write + consumed.write));
+    });
+}
+
+/// Runs `answer` (one request) and returns its output with the read and write units it
+/// consumed, whether or not its response shows them.
+pub(crate) async fn metered<T>(answer: impl std::future::Future<Output = T>) -> (T, f64, f64) {
+    METER
+        .scope(std::cell::Cell::new((0.0, 0.0)), async move {
+            let out = answer.await;
+            let (read, write) = METER.with(std::cell::Cell::get);
+            (out, read, write)
+        })
+        .await
 }
 
 /// Units consumed on one table by one request.

@@ -154,10 +154,6 @@ struct WriteOutput<'a> {
 /// Runs a PutItem, UpdateItem or DeleteItem.
 pub(crate) async fn write(region: &dyn Region, req: WriteRequest) -> Result<Vec<u8>, ApiError> {
     let wants_old = req.write.return_values != ReturnValues::None;
-    let consumed = req
-        .capacity
-        .wanted()
-        .then(|| Consumed::new(&req.table_shown, req.capacity));
     let metrics_for = req.collection_metrics.then(|| {
         let key = match &req.write.kind {
             WriteKind::Put { item } => item,
@@ -181,7 +177,10 @@ pub(crate) async fn write(region: &dyn Region, req: WriteRequest) -> Result<Vec<
             .as_ref()
             .filter(|_| wants_old)
             .map(WireItem),
-        consumed_capacity: consumed.map(|c| c.write_item(result.old_size, result.new_size)),
+        consumed_capacity: req.capacity.report(|| {
+            Consumed::new(&req.table_shown, req.capacity)
+                .write_item(result.old_size, result.new_size)
+        }),
         item_collection_metrics: match metrics_for {
             Some((table, key)) => crate::index_views::collection_metrics(region, &table, &key)?,
             None => None,
@@ -277,7 +276,7 @@ pub(crate) async fn get(region: &dyn Region, req: &GetRequest) -> Result<Vec<u8>
     let out = table::get_item(region.store(), &req.get)??;
     json_body(&GetOutputWire {
         item: out.item.as_ref().map(WireItem),
-        consumed_capacity: req.capacity.wanted().then(|| {
+        consumed_capacity: req.capacity.report(|| {
             Consumed::new(&req.table_shown, req.capacity).read_item(out.size, req.consistent)
         }),
     })

@@ -14,6 +14,7 @@ mod batch;
 mod capacity;
 mod chaos;
 mod cluster_status;
+mod compression;
 mod console;
 mod cors;
 mod describe;
@@ -28,6 +29,7 @@ mod indexes;
 mod items;
 mod legacy;
 mod local;
+mod metering;
 mod operation;
 mod options;
 mod partiql;
@@ -46,6 +48,8 @@ mod ttl;
 mod validate;
 mod wire;
 
+#[cfg(test)]
+mod console_tests;
 #[cfg(test)]
 mod decode_tests;
 #[cfg(test)]
@@ -76,7 +80,7 @@ pub use local::LocalRegion;
 pub use operation::{Operation, TARGET_PREFIX};
 pub use options::{
     is_loopback_host, CorsOrigins, ServeOptions, ADMIN_SECRET_HEADER, BODY_READ_TIMEOUT_MS_DEFAULT,
-    CONNECTION_IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT,
+    CONNECTION_IDLE_TIMEOUT_MS_DEFAULT, MAX_CONNECTIONS_DEFAULT, MAX_HEADER_BYTES_DEFAULT,
 };
 pub use region::{BoxFuture, Region};
 pub use request::{decode, decode_request, execute, Request, RequestContext};

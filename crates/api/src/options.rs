@@ -14,6 +14,10 @@ pub const BODY_READ_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 /// take): hyper's header-read timer runs from the end of one exchange to the next request's
 /// headers.
 pub const CONNECTION_IDLE_TIMEOUT_MS_DEFAULT: u64 = 30_000;
+/// Most bytes a request line plus headers may take; beyond it the client gets a 431 (or a
+/// 414 for an overlong request line) and the connection closes, instead of the server
+/// buffering without bound. (hyper also caps a request at 100 header fields: 431.)
+pub const MAX_HEADER_BYTES_DEFAULT: usize = 64 * 1024;
 /// The header that carries the admin secret on admin calls (`POST /_meridian/ttl/sweep`).
 pub const ADMIN_SECRET_HEADER: &str = "x-meridian-admin-secret";
 
@@ -70,10 +74,18 @@ pub struct ServeOptions {
     pub loopback_hosts_only: bool,
     /// The secret admin calls must carry in [`ADMIN_SECRET_HEADER`]; `None` refuses them.
     pub admin_secret: Option<Arc<str>>,
+    /// The access keys DynamoDB and Streams requests must be signed with (SigV4), when
+    /// `--require-auth` is on; `None` (the default) accepts any credentials.
+    pub auth: Option<Arc<crate::sigv4::AccessKeys>>,
+    /// See [`MAX_HEADER_BYTES_DEFAULT`].
+    pub max_header_bytes: usize,
     /// Serve the web console (`/console` and its status and chaos endpoints) even though the
     /// listener is not on loopback (`--console-bind-any`). Off: only a loopback listener
     /// serves it, and every console path elsewhere is a 404.
     pub console_bind_any: bool,
+    /// The process's metrics: requests are counted into it and `GET /metrics` serves it
+    /// (`None`: no metrics, and `/metrics` is a 404).
+    pub metrics: Option<metrics::Metrics>,
 }
 
 impl Default for ServeOptions {
@@ -85,7 +97,10 @@ impl Default for ServeOptions {
             cors: CorsOrigins::Any,
             loopback_hosts_only: false,
             admin_secret: None,
+            auth: None,
+            max_header_bytes: MAX_HEADER_BYTES_DEFAULT,
             console_bind_any: false,
+            metrics: None,
         }
     }
 }

@@ -358,7 +358,7 @@ fn page_body(
         count: page.count,
         scanned_count: page.scanned_count,
         last_evaluated_key: page.last_evaluated_key.as_ref().map(WireItem),
-        consumed_capacity: capacity.wanted().then(|| {
+        consumed_capacity: capacity.report(|| {
             let consumed = Consumed::new(table, capacity);
             match index {
                 Some((name, global)) => consumed.on_index(name, global),

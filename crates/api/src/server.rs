@@ -10,11 +10,12 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{
-    HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST,
+    HeaderName, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONNECTION, CONTENT_ENCODING,
+    CONTENT_LENGTH, CONTENT_TYPE, HOST, SERVER,
 };
 use http::{Method, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -29,14 +30,16 @@ use tracing::Instrument as _;
 use model::limits::REQUEST_BODY_BYTES_MAX;
 
 use crate::chaos;
+use crate::compression::{self, Coding};
 use crate::console;
 use crate::cors;
 use crate::error::ApiError;
 use crate::health::HEALTH_PATH;
+use crate::metering::{ErrorCode, Metered};
 use crate::operation::Operation;
 use crate::options::{is_loopback_host, secret_matches, ServeOptions, ADMIN_SECRET_HEADER};
 use crate::request::{decode, execute, RequestContext};
-use crate::sigv4::credential_region;
+use crate::sigv4::{self, credential_region};
 use crate::streams::{self, StreamOperation};
 use crate::ttl::{self, TTL_SWEEP_PATH};
 use crate::Region;
@@ -54,6 +57,8 @@ const JSON_1_0: HeaderValue = HeaderValue::from_static("application/x-amz-json-1
 const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 const X_AMZ_CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
 const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+/// DynamoDB's `Server` header value.
+const SERVER_NAME: HeaderValue = HeaderValue::from_static("Server");
 
 /// Serves the DynamoDB API on `listener` until `shutdown` completes, then stops accepting,
 /// asks every connection to close after its current request, and waits for them (at most
@@ -179,7 +184,8 @@ fn refuse(stream: &tokio::net::TcpStream) {
         ApiError::Unavailable("The server has too many open connections; retry the request".into());
     let body = error.body();
     let head = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.0\r\n\
+        "HTTP/1.1 503 Service Unavailable\r\nserver: Server\r\n\
+         content-type: application/x-amz-json-1.0\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     );
@@ -195,16 +201,29 @@ async fn serve_connection(
     permit: OwnedSemaphorePermit,
 ) {
     let idle_timeout = Duration::from_millis(router.options.idle_timeout_ms);
+    let max_buf_size = router.options.max_header_bytes.max(8192);
     let service = service_fn(move |request: http::Request<Incoming>| {
         let region = router.route(&request);
         let options = Arc::clone(&router.options);
-        async move { Ok::<_, Infallible>(handle(request, &*region, &options).await) }
+        let accepted = compression::response_coding(
+            request
+                .headers()
+                .get(ACCEPT_ENCODING)
+                .map(HeaderValue::as_bytes),
+        );
+        async move {
+            let response = handle(request, &*region, &options).await;
+            Ok::<_, Infallible>(finish(response, accepted).await)
+        }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         // Also the idle limit: hyper runs this timer from the end of one exchange until the
         // next request's headers are in.
         .header_read_timeout(idle_timeout)
+        // Bounds the request line plus headers: hyper answers 431 (414 for an overlong URI)
+        // and closes instead of buffering more.
+        .max_buf_size(max_buf_size)
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
@@ -277,7 +296,29 @@ async fn handle(
         return cors::preflight(request.headers(), &options.cors);
     }
     let request_headers = request.headers().clone();
+    let metered = (request.method() == Method::POST)
+        .then_some(options.metrics.as_ref())
+        .flatten()
+        .map(|m| {
+            (
+                m,
+                operation_label(request.uri().path(), &request_headers),
+                Instant::now(),
+            )
+        });
     let mut response = answer(request, region, options).await;
+    if let Some((metrics, operation, started)) = metered {
+        let done = response.extensions().get::<Metered>();
+        metrics.api().record(&metrics::RequestRecord {
+            region: region.region_name(),
+            operation,
+            table: done.map_or("", |m| m.table.as_str()),
+            error: response.extensions().get::<ErrorCode>().map(|e| e.0),
+            seconds: started.elapsed().as_secs_f64(),
+            read_units: done.map_or(0.0, |m| m.read),
+            write_units: done.map_or(0.0, |m| m.write),
+        });
+    }
     if request_headers.contains_key(http::header::ORIGIN) {
         cors::allow(&request_headers, &options.cors, response.headers_mut());
     }
@@ -327,6 +368,14 @@ async fn answer(
     let request_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
     let (parts, body) = request.into_parts();
     if parts.method == Method::GET {
+        if let (metrics::METRICS_PATH, Some(metrics)) = (parts.uri.path(), &options.metrics) {
+            let mut response = respond(StatusCode::OK, metrics.render().into_bytes(), request_id);
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(metrics::CONTENT_TYPE),
+            );
+            return response;
+        }
         return answer_get(parts.uri.path(), region, request_id);
     }
     let header = |name| {
@@ -365,6 +414,16 @@ async fn answer(
             return error_response(&error, request_id);
         }
     }
+    let signature = match (&options.auth, route) {
+        (Some(keys), Route::DynamoDb(_) | Route::Streams(_)) => {
+            match sigv4::check_headers(keys, &parts.headers, sigv4::now_secs()) {
+                Ok(pending) => Some(pending),
+                Err(error) => return error_response(&error, request_id),
+            }
+        }
+        _ => None,
+    };
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     let ctx = RequestContext {
         request_id,
         signed_region: header(AUTHORIZATION).and_then(credential_region),
@@ -410,6 +469,16 @@ async fn answer(
                 return error_response(&error, request_id);
             }
         };
+        // The signature covers the body as sent; decompression comes after.
+        if let Some(signature) = &signature {
+            if let Err(error) = signature.verify(method, uri, headers, &body) {
+                return error_response(&error, request_id);
+            }
+        }
+        let body = match inflate_body(headers, body) {
+            Ok(body) => body,
+            Err(error) => return error_response(&error, request_id),
+        };
         let injected = match route {
             Route::DynamoDb(operation) => chaos::inject(region, operation, &body).await,
             _ => None,
@@ -421,18 +490,30 @@ async fn answer(
                 .insert(chaos::CHAOS_HEADER, chaos::header_value(fault));
             return response;
         }
-        let result = match route {
-            Route::DynamoDb(operation) => match decode(operation, &body) {
-                Ok(request) => execute(region, &ctx, request).await,
-                Err(error) => Err(error),
-            },
-            Route::Streams(operation) => streams::run(region, operation, &body).await,
-            Route::SweepTtl => ttl::sweep_now(region).await,
+        let run = async {
+            match route {
+                Route::DynamoDb(operation) => match decode(operation, &body) {
+                    Ok(request) => execute(region, &ctx, request).await,
+                    Err(error) => Err(error),
+                },
+                Route::Streams(operation) => streams::run(region, operation, &body).await,
+                Route::SweepTtl => ttl::sweep_now(region).await,
+            }
+        };
+        let (result, metered) = if options.metrics.is_some() {
+            let (result, read, write) = crate::capacity::metered(run).await;
+            let table = crate::metering::table_label(&body);
+            (result, Some(Metered { table, read, write }))
+        } else {
+            (run.await, None)
         };
         let mut response = match result {
             Ok(body) => respond(StatusCode::OK, body, request_id),
             Err(error) => error_response(&error, request_id),
         };
+        if let Some(metered) = metered {
+            response.extensions_mut().insert(metered);
+        }
         if let Some((fault, None)) = &injected {
             response
                 .headers_mut()
@@ -465,6 +546,51 @@ impl Route {
     }
 }
 
+/// The request body with its `Content-Encoding` undone (see [`compression`]).
+fn inflate_body(headers: &http::HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
+    let coding =
+        compression::request_coding(headers.get(CONTENT_ENCODING).map(HeaderValue::as_bytes))?;
+    match coding {
+        None => Ok(body),
+        Some(coding) => {
+            compression::inflate(coding, &body, REQUEST_BODY_BYTES_MAX).map(Bytes::from)
+        }
+    }
+}
+
+/// What every response gets on its way out: DynamoDB's `Server` header, and compression
+/// when the client accepts it (with `x-amz-crc32` recomputed over the compressed bytes, as
+/// DynamoDB computes it).
+async fn finish(
+    mut response: Response<Full<Bytes>>,
+    accepted: Option<Coding>,
+) -> Response<Full<Bytes>> {
+    response.headers_mut().insert(SERVER, SERVER_NAME);
+    let Some(coding) = accepted else {
+        return response;
+    };
+    if response.headers().contains_key(CONTENT_ENCODING) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = body.collect().await;
+    let plain = collected.to_bytes();
+    if plain.is_empty() {
+        return Response::from_parts(parts, Full::new(plain));
+    }
+    let compressed = compression::compress(coding, &plain);
+    if parts.headers.contains_key(X_AMZ_CRC32) {
+        parts
+            .headers
+            .insert(X_AMZ_CRC32, HeaderValue::from(crc32fast::hash(&compressed)));
+    }
+    parts
+        .headers
+        .insert(CONTENT_ENCODING, HeaderValue::from_static(coding.as_str()));
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, Full::new(Bytes::from(compressed)))
+}
+
 fn error_response(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
     let entry = error.catalog();
     if entry.status.is_server_error() {
@@ -472,7 +598,26 @@ fn error_response(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
     } else {
         tracing::debug!(code = entry.code(), %error, "request rejected");
     }
-    respond(entry.status, error.body(), request_id)
+    let mut response = respond(entry.status, error.body(), request_id);
+    response.extensions_mut().insert(ErrorCode(entry.code()));
+    response
+}
+
+/// The `operation` label of a POST: the operation its `X-Amz-Target` names (`PutItem`), the
+/// admin route's name, or `Unknown`.
+fn operation_label(path: &str, headers: &http::HeaderMap) -> &'static str {
+    if path == TTL_SWEEP_PATH {
+        return Route::SweepTtl.name();
+    }
+    headers
+        .get(X_AMZ_TARGET)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|target| {
+            Operation::from_target(target)
+                .map(Route::DynamoDb)
+                .or_else(|| StreamOperation::from_target(target).map(Route::Streams))
+        })
+        .map_or("Unknown", Route::name)
 }
 
 fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {

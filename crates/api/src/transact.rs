@@ -252,7 +252,7 @@ pub(crate) async fn write(
         }
     };
     let mut consumed = PerTable::default();
-    if req.capacity.wanted() {
+    if req.capacity.computed() {
         for ((table, check), r) in shape.iter().zip(&results) {
             let entry = consumed.entry(table, req.capacity);
             if *check {
@@ -272,7 +272,7 @@ pub(crate) async fn write(
             std::collections::BTreeMap<String, Vec<crate::index_views::CollectionMetrics>>,
     }
     json_body(&Output {
-        consumed_capacity: req.capacity.wanted().then(|| consumed.into_vec()),
+        consumed_capacity: req.capacity.report_all(consumed),
         item_collection_metrics: crate::index_views::collection_metrics_by_table(region, &targets)?,
     })
 }
@@ -369,7 +369,7 @@ pub(crate) async fn get(region: &dyn Region, req: TransactGetRequest) -> Result<
         }
     };
     let mut consumed = PerTable::default();
-    if req.capacity.wanted() {
+    if req.capacity.computed() {
         for (table, (_, size)) in tables.iter().zip(&results) {
             consumed
                 .entry(table, req.capacity)
@@ -388,6 +388,6 @@ pub(crate) async fn get(region: &dyn Region, req: TransactGetRequest) -> Result<
             .iter()
             .map(|(item, _)| ItemResponse(item.as_ref()))
             .collect(),
-        consumed_capacity: req.capacity.wanted().then(|| consumed.into_vec()),
+        consumed_capacity: req.capacity.report_all(consumed),
     })
 }

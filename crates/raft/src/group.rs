@@ -217,82 +217,83 @@ impl fmt::Display for GroupMetrics {
     }
 }
 
+/// The group's families, sampled from openraft's metrics at each scrape.
+const FAMILIES: &[metrics::FamilySpec] = &[
+    gauge("meridian_raft_is_leader", "1 if this node is the leader."),
+    gauge("meridian_raft_term", "The current Raft term."),
+    gauge(
+        "meridian_raft_leader_id",
+        "The node this node follows as leader (0: none known).",
+    ),
+    gauge(
+        "meridian_raft_last_log_index",
+        "Index of the last entry in this node's log.",
+    ),
+    gauge(
+        "meridian_raft_applied_index",
+        "Index of the last entry applied to the state machine.",
+    ),
+    gauge(
+        "meridian_raft_snapshot_index",
+        "Index covered by the latest snapshot.",
+    ),
+    gauge(
+        "meridian_raft_purged_index",
+        "Index up to which the log has been purged.",
+    ),
+    gauge("meridian_raft_voters", "Voters in the current membership."),
+    metrics::FamilySpec {
+        name: "meridian_raft_log_flushes_total",
+        help: "Durable log flushes (group commits).",
+        kind: metrics::Kind::Counter,
+        labels: &[],
+    },
+    metrics::FamilySpec {
+        name: "meridian_raft_replication_lag_entries",
+        help: "Entries the leader has that a member has not confirmed (leader only).",
+        kind: metrics::Kind::Gauge,
+        labels: &["target"],
+    },
+];
+
+const fn gauge(name: &'static str, help: &'static str) -> metrics::FamilySpec {
+    metrics::FamilySpec {
+        name,
+        help,
+        kind: metrics::Kind::Gauge,
+        labels: &[],
+    }
+}
+
 impl GroupMetrics {
-    /// The metrics in Prometheus' text exposition format (served on the peer listener's
-    /// `/metrics`).
-    pub fn prometheus(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::new();
-        let node = self.node_id;
-        let mut gauge = |name: &str, help: &str, kind: &str, value: Option<u64>| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
+    /// Sets this node's series of [`FAMILIES`].
+    fn sample(&self, sample: &metrics::Sample<'_>) {
+        let some = |name: &str, value: Option<u64>| {
             if let Some(v) = value {
-                let _ = writeln!(out, "{name}{{node=\"{node}\"}} {v}");
+                sample.set(name, &[], v as f64);
             }
         };
-        gauge(
+        some(
             "meridian_raft_is_leader",
-            "1 if this node is the leader.",
-            "gauge",
             Some(u64::from(self.role == Role::Leader)),
         );
-        gauge(
-            "meridian_raft_term",
-            "The current Raft term.",
-            "gauge",
-            Some(self.term),
-        );
-        gauge(
-            "meridian_raft_last_log_index",
-            "Index of the last entry in this node's log.",
-            "gauge",
-            self.last_log_index,
-        );
-        gauge(
-            "meridian_raft_applied_index",
-            "Index of the last entry applied to the state machine.",
-            "gauge",
-            self.last_applied_index,
-        );
-        gauge(
-            "meridian_raft_snapshot_index",
-            "Index covered by the latest snapshot.",
-            "gauge",
-            self.snapshot_index,
-        );
-        gauge(
-            "meridian_raft_purged_index",
-            "Index up to which the log has been purged.",
-            "gauge",
-            self.purged_index,
-        );
-        gauge(
-            "meridian_raft_voters",
-            "Voters in the current membership.",
-            "gauge",
-            Some(self.voters.len() as u64),
-        );
-        gauge(
-            "meridian_raft_log_flushes_total",
-            "Durable log flushes (group commits).",
-            "counter",
-            Some(self.log_flushes),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP meridian_raft_replication_lag Entries the leader has that a member has not \
-             confirmed (leader only).\n# TYPE meridian_raft_replication_lag gauge"
-        );
+        some("meridian_raft_term", Some(self.term));
+        some("meridian_raft_leader_id", Some(self.current_leader.unwrap_or(0)));
+        some("meridian_raft_last_log_index", self.last_log_index);
+        some("meridian_raft_applied_index", self.last_applied_index);
+        some("meridian_raft_snapshot_index", self.snapshot_index);
+        some("meridian_raft_purged_index", self.purged_index);
+        some("meridian_raft_voters", Some(self.voters.len() as u64));
+        some("meridian_raft_log_flushes_total", Some(self.log_flushes));
         let last = self.last_log_index.unwrap_or(0);
         for (target, matched) in &self.replication {
             let lag = last.saturating_sub(matched.unwrap_or(0));
-            let _ = writeln!(
-                out,
-                "meridian_raft_replication_lag{{node=\"{node}\",target=\"{target}\"}} {lag}"
+            sample.set(
+                "meridian_raft_replication_lag_entries",
+                &[&target.to_string()],
+                lag as f64,
             );
         }
-        out
     }
 }
 
@@ -307,6 +308,8 @@ pub struct RegionGroup {
     pub(crate) settings: Arc<RaftSettings>,
     startup: Duration,
     extension: Arc<std::sync::OnceLock<Arc<dyn PeerExtension>>>,
+    /// The process's metrics, served on the peer listener's `/metrics`.
+    registry: Arc<std::sync::OnceLock<metrics::Metrics>>,
     /// Sizes of the log's entries (compaction by bytes, health).
     pub(crate) log_bytes: Arc<crate::compaction::LogBytes>,
     /// When a leader was last heard (pre-vote).
@@ -322,9 +325,6 @@ pub trait PeerExtension: Send + Sync + 'static {
 
     /// `key=value` lines appended to the status page.
     fn status(&self) -> String;
-
-    /// Prometheus text appended to `/metrics`.
-    fn metrics(&self) -> String;
 }
 
 /// What [`PeerExtension::handle`] returns: the answer's bytes, or an HTTP status and reason.
@@ -417,6 +417,7 @@ impl RegionGroup {
             settings: Arc::new(settings),
             startup: Duration::ZERO,
             extension: Arc::new(std::sync::OnceLock::new()),
+            registry: Arc::new(std::sync::OnceLock::new()),
             log_bytes,
             leader_contact: Arc::new(crate::prevote::LeaderContact::new()),
         };
@@ -496,13 +497,31 @@ impl RegionGroup {
         text
     }
 
-    /// Prometheus text: the group's, then the extension's.
+    /// Adds this node's Raft families to `registry` (labelled `region` and `node`), and
+    /// makes the peer listener's `/metrics` serve the whole registry. The group stops
+    /// reporting when the registration is dropped.
+    pub fn register_metrics(
+        &self,
+        registry: &metrics::Metrics,
+        region: &str,
+    ) -> Result<metrics::Registration, metrics::MetricsError> {
+        let _ = self.registry.set(registry.clone());
+        let group = self.clone();
+        let node = self.node_id.to_string();
+        let collector = metrics::Sampled::new(
+            FAMILIES,
+            &[("region", region), ("node", &node)],
+            move |sample| group.metrics().sample(sample),
+        )?;
+        registry.register(collector)
+    }
+
+    /// The peer listener's `/metrics`: the process's registry, once one is registered.
     pub(crate) fn prometheus_text(&self) -> String {
-        let mut text = self.metrics().prometheus();
-        if let Some(ext) = self.peer_extension() {
-            text.push_str(&ext.metrics());
-        }
-        text
+        self.registry
+            .get()
+            .map(metrics::Metrics::render)
+            .unwrap_or_default()
     }
 
     pub(crate) fn flusher(&self) -> Option<&Flusher> {

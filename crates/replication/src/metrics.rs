@@ -9,6 +9,98 @@ const LATENCY_BUCKETS_MS: [u64; 12] = [
     5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 60_000,
 ];
 
+const PAIR: &[&str] = &["source", "destination"];
+
+const fn family(
+    name: &'static str,
+    help: &'static str,
+    kind: metrics::Kind,
+    labels: &'static [&'static str],
+) -> metrics::FamilySpec {
+    metrics::FamilySpec {
+        name,
+        help,
+        kind,
+        labels,
+    }
+}
+
+/// The replicator's families (sampled at scrape time; see `Replicator::register_metrics`).
+pub(crate) const FAMILIES: &[metrics::FamilySpec] = &[
+    family(
+        "meridian_replication_batches_total",
+        "Replication batches sent.",
+        metrics::Kind::Counter,
+        PAIR,
+    ),
+    family(
+        "meridian_replication_changes_sent_total",
+        "Item changes sent to other regions.",
+        metrics::Kind::Counter,
+        PAIR,
+    ),
+    family(
+        "meridian_replication_retries_total",
+        "Failed replication attempts, retried with backoff.",
+        metrics::Kind::Counter,
+        PAIR,
+    ),
+    family(
+        "meridian_replication_pending",
+        "Change-log records not yet acknowledged by the destination.",
+        metrics::Kind::Gauge,
+        PAIR,
+    ),
+    family(
+        "meridian_replication_conflicts_total",
+        "Remote writes that lost to a newer local version.",
+        metrics::Kind::Counter,
+        PAIR,
+    ),
+    family(
+        "meridian_replication_applied_total",
+        "Remote writes applied.",
+        metrics::Kind::Counter,
+        PAIR,
+    ),
+    family(
+        "meridian_replication_lag_seconds",
+        "Age of the oldest change not yet confirmed by the destination.",
+        metrics::Kind::Gauge,
+        PAIR,
+    ),
+    family(
+        "meridian_replication_latency_seconds",
+        "ReplicationLatency: from a write's timestamp to its apply in the destination.",
+        metrics::Kind::Histogram,
+        PAIR,
+    ),
+    family(
+        "meridian_replica_differing_buckets",
+        "Hash buckets that differed between this replica and another at the last anti-entropy comparison (0: identical).",
+        metrics::Kind::Gauge,
+        &["table", "replica"],
+    ),
+    family(
+        "meridian_anti_entropy_rounds_total",
+        "Anti-entropy rounds run.",
+        metrics::Kind::Counter,
+        &[],
+    ),
+    family(
+        "meridian_anti_entropy_buckets_repaired_total",
+        "Hash buckets repaired by anti-entropy.",
+        metrics::Kind::Counter,
+        &[],
+    ),
+    family(
+        "meridian_tombstones_held",
+        "Tombstones kept until every replica region is past them.",
+        metrics::Kind::Gauge,
+        &["table"],
+    ),
+];
+
 /// Figures for one direction between two regions.
 #[derive(Debug, Clone, Default)]
 pub struct PairFigures {
@@ -106,124 +198,58 @@ impl Metrics {
         self.pairs.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Prometheus exposition.
-    pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        let pairs = self.snapshot();
-        let counter = |out: &mut String,
-                       name: &str,
-                       help: &str,
-                       get: &dyn Fn(&PairFigures) -> u64,
-                       kind: &str| {
-            let _ = writeln!(out, "# HELP meridian_replication_{name} {help}");
-            let _ = writeln!(out, "# TYPE meridian_replication_{name} {kind}");
-            for ((src, dst), p) in &pairs {
-                let _ = writeln!(
-                    out,
-                    "meridian_replication_{name}{{source=\"{src}\",destination=\"{dst}\"}} {}",
-                    get(p)
+    /// Sets this replicator's series of [`FAMILIES`].
+    pub(crate) fn sample(&self, sample: &metrics::Sample<'_>) {
+        for ((src, dst), p) in self.snapshot() {
+            let pair = [src.as_str(), dst.as_str()];
+            sample.set("meridian_replication_batches_total", &pair, p.batches as f64);
+            sample.set(
+                "meridian_replication_changes_sent_total",
+                &pair,
+                p.changes_sent as f64,
+            );
+            sample.set("meridian_replication_retries_total", &pair, p.retries as f64);
+            sample.set("meridian_replication_pending", &pair, p.pending as f64);
+            sample.set(
+                "meridian_replication_conflicts_total",
+                &pair,
+                p.conflicts as f64,
+            );
+            sample.set("meridian_replication_applied_total", &pair, p.applied as f64);
+            sample.set(
+                "meridian_replication_lag_seconds",
+                &pair,
+                p.lag_ms as f64 / 1000.0,
+            );
+            if p.latency_count > 0 {
+                let buckets: Vec<(f64, u64)> = LATENCY_BUCKETS_MS
+                    .iter()
+                    .zip(p.latency_counts)
+                    .map(|(bound, n)| (*bound as f64 / 1000.0, n))
+                    .collect();
+                sample.histogram(
+                    "meridian_replication_latency_seconds",
+                    &pair,
+                    &buckets,
+                    p.latency_count,
+                    p.latency_sum_ms as f64 / 1000.0,
                 );
             }
-        };
-        counter(
-            &mut out,
-            "batches_total",
-            "Replication batches sent.",
-            &|p| p.batches,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "changes_sent_total",
-            "Item changes sent to other regions.",
-            &|p| p.changes_sent,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "retries_total",
-            "Failed replication attempts, retried with backoff.",
-            &|p| p.retries,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "pending",
-            "Change-log records not yet acknowledged by the destination.",
-            &|p| p.pending,
-            "gauge",
-        );
-        counter(
-            &mut out,
-            "conflicts_total",
-            "Remote writes that lost to a newer local version.",
-            &|p| p.conflicts,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "applied_total",
-            "Remote writes applied.",
-            &|p| p.applied,
-            "counter",
-        );
-        let _ = writeln!(out, "# HELP meridian_replication_lag_seconds Age of the oldest change not yet confirmed by the destination.");
-        let _ = writeln!(out, "# TYPE meridian_replication_lag_seconds gauge");
-        for ((src, dst), p) in &pairs {
-            let _ = writeln!(
-                out,
-                "meridian_replication_lag_seconds{{source=\"{src}\",destination=\"{dst}\"}} {:.3}",
-                p.lag_ms as f64 / 1000.0
-            );
-        }
-        let _ = writeln!(out, "# HELP meridian_replication_latency_ms ReplicationLatency: from a write's timestamp to its apply in the destination.");
-        let _ = writeln!(out, "# TYPE meridian_replication_latency_ms histogram");
-        for ((src, dst), p) in &pairs {
-            if p.latency_count == 0 {
-                continue;
-            }
-            let labels = format!("source=\"{src}\",destination=\"{dst}\"");
-            let mut cumulative = 0;
-            for (i, bound) in LATENCY_BUCKETS_MS.iter().enumerate() {
-                cumulative += p.latency_counts[i];
-                let _ = writeln!(out, "meridian_replication_latency_ms_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
-            }
-            let _ = writeln!(
-                out,
-                "meridian_replication_latency_ms_bucket{{{labels},le=\"+Inf\"}} {}",
-                p.latency_count
-            );
-            let _ = writeln!(
-                out,
-                "meridian_replication_latency_ms_sum{{{labels}}} {}",
-                p.latency_sum_ms
-            );
-            let _ = writeln!(
-                out,
-                "meridian_replication_latency_ms_count{{{labels}}} {}",
-                p.latency_count
-            );
         }
         let (rounds, repaired) = *self.anti_entropy.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = writeln!(out, "# HELP meridian_replica_differing_buckets Hash buckets that differed between this replica and another at the last anti-entropy comparison (0: identical).");
-        let _ = writeln!(out, "# TYPE meridian_replica_differing_buckets gauge");
         for ((table, region), (differing, _)) in self.comparisons() {
-            let _ = writeln!(
-                out,
-                "meridian_replica_differing_buckets{{table=\"{table}\",replica=\"{region}\"}} {differing}"
+            sample.set(
+                "meridian_replica_differing_buckets",
+                &[&table, &region],
+                differing as f64,
             );
         }
-        let _ = writeln!(out, "# TYPE meridian_anti_entropy_rounds_total counter");
-        let _ = writeln!(out, "meridian_anti_entropy_rounds_total {rounds}");
-        let _ = writeln!(
-            out,
-            "# TYPE meridian_anti_entropy_buckets_repaired_total counter"
+        sample.set("meridian_anti_entropy_rounds_total", &[], rounds as f64);
+        sample.set(
+            "meridian_anti_entropy_buckets_repaired_total",
+            &[],
+            repaired as f64,
         );
-        let _ = writeln!(
-            out,
-            "meridian_anti_entropy_buckets_repaired_total {repaired}"
-        );
-        out
     }
 
     /// `key=value` lines for the status page.

@@ -223,6 +223,20 @@ pub async fn run(args: &DevArgs, started: Instant) -> anyhow::Result<()> {
             lab_path.display()
         )?;
         if let Some((_, _, addr, _)) = shown.iter().find(|s| s.3) {
+            writeln!(
+                out,
+                "Meridian lab secret (admin calls, peer ports): the `secret` of {}",
+                lab_path.display()
+            )?;
+            writeln!(
+                out,
+                "On the shared port (every region of the lab; `meridian status` for the text view):"
+            )?;
+            crate::banner::urls(
+                &mut out,
+                &format!("http://{addr}"),
+                addr.ip().is_loopback() || args.console_bind_any,
+            )?;
             writeln!(out, "Meridian ready on http://{addr}")?;
         }
         out.flush()?;

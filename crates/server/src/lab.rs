@@ -77,6 +77,8 @@ struct Slot {
     shared: bool,
     /// Serve the web console even on a non-loopback address (`--console-bind-any`).
     console_bind_any: bool,
+    /// The lab's metrics registry, served on every API port's `/metrics`.
+    metrics: metrics::Metrics,
 }
 
 /// The running lab.
@@ -86,6 +88,9 @@ pub struct Lab {
     regions: Vec<String>,
     /// Every node, for the web console (which answers for the whole lab on every port).
     directory: Arc<LabDirectory>,
+    /// Every node's metrics and the chaos state's, in one registry.
+    metrics: metrics::Metrics,
+    _chaos_metrics: metrics::Registration,
 }
 
 impl std::fmt::Debug for Lab {
@@ -107,9 +112,13 @@ impl Lab {
     ) -> anyhow::Result<Lab> {
         let chaos = Chaos::new();
         let directory = LabDirectory::new();
+        let registry = metrics::Metrics::new();
+        let chaos_metrics = chaos
+            .register_metrics(&registry)
+            .context("cannot register the chaos metrics")?;
         let mut slots = Vec::new();
         for config in configs {
-            let node = Node::start_with(&config, chaos.clone(), None)
+            let node = Node::start_with(&config, chaos.clone(), None, &registry)
                 .await
                 .with_context(|| {
                     format!("cannot start {} node {}", config.region, config.node_id)
@@ -123,6 +132,7 @@ impl Lab {
                 api_stop: None,
                 shared,
                 console_bind_any,
+                metrics: registry.clone(),
             });
         }
         let lab = Lab {
@@ -130,6 +140,8 @@ impl Lab {
             chaos,
             regions,
             directory,
+            metrics: registry,
+            _chaos_metrics: chaos_metrics,
         };
         {
             let mut slots = lab.slots.lock().await;
@@ -240,6 +252,7 @@ impl Lab {
                         &slot.config,
                         self.chaos.clone(),
                         Some(slot.store.clone()),
+                        &self.metrics,
                     )
                     .await
                     .map_err(|e| AdminError::validation(format!("cannot restart: {e:#}")))?;
@@ -336,6 +349,7 @@ async fn serve_api(slots: &mut [Slot], i: usize) -> anyhow::Result<()> {
         .as_ref()
         .map(|c| c.secret.as_str().into());
     options.console_bind_any = slots[i].console_bind_any;
+    options.metrics = Some(slots[i].metrics.clone());
     let (stop, mut stopped) = watch::channel(false);
     tokio::spawn(async move {
         let shutdown = async move {

@@ -1,6 +1,7 @@
 //! The `meridian` binary: parses flags and config, opens storage, starts the region's Raft
 //! group, serves the DynamoDB API, and shuts down gracefully on SIGINT or SIGTERM.
 
+mod banner;
 mod chaos_admin;
 mod chaos_cli;
 mod cli;
@@ -17,9 +18,8 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use clap::Parser as _;
 
-use crate::cli::{Cli, Command, ServeArgs};
+use crate::cli::{Command, ServeArgs};
 use crate::config::{AdminSecretSource, ApiConfig};
 
 /// File descriptors kept out of the API's connection budget: the log, sled's files and blobs,
@@ -42,7 +42,7 @@ use crate::config::NodeConfig;
 
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    let cli = Cli::parse_from(cli::normalize_args(std::env::args()));
+    let cli = cli::parse();
     logging::init();
     match cli.command {
         Some(Command::Bench(args)) => runtime()?.block_on(bench::run(args)),
@@ -109,7 +109,10 @@ fn api_options(api: &ApiConfig, addr: std::net::SocketAddr) -> api::ServeOptions
         cors: api::CorsOrigins::parse(&api.cors),
         loopback_hosts_only: addr.ip().is_loopback(),
         admin_secret: Some(api.admin_secret.as_str().into()),
+        auth: api.auth.clone(),
+        max_header_bytes: api::MAX_HEADER_BYTES_DEFAULT,
         console_bind_any: api.console_bind_any,
+        metrics: None,
     }
 }
 
@@ -153,9 +156,11 @@ fn serve(args: &ServeArgs, started: Instant) -> anyhow::Result<()> {
             }
             AdminSecretSource::Configured => {}
         }
-        let options = api_options(&api_config, addr);
+        let mut options = api_options(&api_config, addr);
+        options.metrics = Some(node.metrics().clone());
         {
             let mut out = std::io::stdout().lock();
+            banner::serve(&mut out, &config, &api_config, addr)?;
             writeln!(out, "Meridian ready on http://{addr}")?;
             out.flush()?;
         }

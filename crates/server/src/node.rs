@@ -171,15 +171,6 @@ impl raft::PeerExtension for NodeEndpoints {
         text
     }
 
-    fn metrics(&self) -> String {
-        let mut text = self
-            .replicator
-            .as_ref()
-            .map(|r| r.prometheus())
-            .unwrap_or_default();
-        text.push_str(&self.chaos.chaos.prometheus());
-        text
-    }
 }
 
 /// Raft failures reach clients as retryable errors; the detail stays in the log.
@@ -199,21 +190,35 @@ pub struct Node {
     sweeper: std::sync::Mutex<Option<crate::sweeper::Sweeper>>,
     /// The leader-only backfill of newly added secondary indexes.
     backfill_task: tokio::task::JoinHandle<()>,
+    /// The process's metrics registry.
+    metrics: metrics::Metrics,
+    /// This node's collectors in it (Raft, storage, replication), gone with the node.
+    _collectors: Vec<metrics::Registration>,
 }
 
 impl Node {
     /// Opens storage and starts (or rejoins) the region's group, with a chaos state of its
     /// own (faults arrive through its peer listener).
+    /// Its metrics, chaos's included, go to a registry of its own ([`Node::metrics`]).
     pub async fn start(config: &NodeConfig) -> anyhow::Result<Node> {
-        Node::start_with(config, chaos::Chaos::new(), None).await
+        let chaos = chaos::Chaos::new();
+        let registry = metrics::Metrics::new();
+        let chaos_metrics = chaos
+            .register_metrics(&registry)
+            .context("cannot register the chaos metrics")?;
+        let mut node = Node::start_with(config, chaos, None, &registry).await?;
+        node._collectors.push(chaos_metrics);
+        Ok(node)
     }
 
     /// Opens storage (or reuses `store`, as `meridian dev` does when it restarts a node it
-    /// stopped) and starts (or rejoins) the region's group, subject to `chaos`.
+    /// stopped) and starts (or rejoins) the region's group, subject to `chaos`, reporting
+    /// its metrics into `registry` (labelled with its region and node id).
     pub async fn start_with(
         config: &NodeConfig,
         chaos: std::sync::Arc<chaos::Chaos>,
         store: Option<storage::Store>,
+        registry: &metrics::Metrics,
     ) -> anyhow::Result<Node> {
         let store = match (store, &config.data_dir) {
             (Some(store), _) => store,
@@ -328,6 +333,8 @@ impl Node {
             let local: Arc<dyn replication::LocalRegion> = region.clone();
             replicator.start(Arc::downgrade(&local));
         }
+        let collectors = register_node_metrics(registry, &region, config)
+            .context("cannot register the node's metrics")?;
         let sweeper = crate::sweeper::Sweeper::start(region.clone(), config.ttl_sweep_interval_ms);
         let backfill_task = tokio::spawn(api::run_backfill(region.clone()));
         Ok(Node {
@@ -336,7 +343,14 @@ impl Node {
             peer_task: std::sync::Mutex::new(peer_task),
             sweeper: std::sync::Mutex::new(sweeper),
             backfill_task,
+            metrics: registry.clone(),
+            _collectors: collectors,
         })
+    }
+
+    /// The registry this node reports into (the API port serves it at `/metrics`).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
     }
 
     /// The region as the API serves it.
@@ -385,4 +399,59 @@ impl Node {
             tracing::error!(error = %e, "flush on shutdown failed");
         }
     }
+}
+
+/// Storage families, sampled at scrape time.
+const STORAGE_FAMILIES: &[metrics::FamilySpec] = &[
+    metrics::FamilySpec {
+        name: "meridian_storage_bytes",
+        help: "Bytes the node's database occupies (on disk with --data-dir; in memory, the keys and values held).",
+        kind: metrics::Kind::Gauge,
+        labels: &[],
+    },
+    metrics::FamilySpec {
+        name: "meridian_storage_in_memory",
+        help: "1 if the node keeps its data in memory only.",
+        kind: metrics::Kind::Gauge,
+        labels: &[],
+    },
+    metrics::FamilySpec {
+        name: "meridian_tables",
+        help: "Tables in the region, as this node's replica holds them.",
+        kind: metrics::Kind::Gauge,
+        labels: &[],
+    },
+];
+
+/// Registers a node's Raft, storage and replication collectors.
+fn register_node_metrics(
+    registry: &metrics::Metrics,
+    region: &RegionHandle,
+    config: &NodeConfig,
+) -> Result<Vec<metrics::Registration>, metrics::MetricsError> {
+    let mut out = vec![region.group.register_metrics(registry, &config.region)?];
+    let store = region.store.clone();
+    let node = config.node_id.to_string();
+    let storage = metrics::Sampled::new(
+        STORAGE_FAMILIES,
+        &[("region", &config.region), ("node", &node)],
+        move |sample| {
+            if let Ok(bytes) = store.size_on_disk() {
+                sample.set("meridian_storage_bytes", &[], bytes as f64);
+            }
+            sample.set(
+                "meridian_storage_in_memory",
+                &[],
+                f64::from(u8::from(store.is_in_memory())),
+            );
+            if let Ok(tables) = table::list_tables(&store) {
+                sample.set("meridian_tables", &[], tables.len() as f64);
+            }
+        },
+    )?;
+    out.push(registry.register(storage)?);
+    if let Some(replicator) = &region.replicator {
+        out.push(replicator.register_metrics(registry, config.node_id)?);
+    }
+    Ok(out)
 }

@@ -219,21 +219,28 @@ impl Replicator {
         &self.inner.metrics
     }
 
-    /// Prometheus text: the figures, with pending counts refreshed.
-    pub fn prometheus(&self) -> String {
-        self.refresh_pending();
-        let mut text = self.inner.metrics.prometheus();
-        let held = self.tombstones_held();
-        if !held.is_empty() {
-            text.push_str("# HELP meridian_tombstones_held Tombstones kept until every replica region is past them.\n");
-            text.push_str("# TYPE meridian_tombstones_held gauge\n");
-            for (table, n) in held {
-                text.push_str(&format!(
-                    "meridian_tombstones_held{{table=\"{table}\"}} {n}\n"
-                ));
-            }
-        }
-        text
+    /// Adds this replicator's families (per region pair: pending, lag, conflicts, latency;
+    /// anti-entropy; tombstones held) to `registry`, labelled with this `region` and `node`,
+    /// until the registration is dropped.
+    pub fn register_metrics(
+        &self,
+        registry: &metrics::Metrics,
+        node: u64,
+    ) -> Result<metrics::Registration, metrics::MetricsError> {
+        let this = self.clone();
+        let node = node.to_string();
+        let collector = metrics::Sampled::new(
+            crate::metrics::FAMILIES,
+            &[("region", &self.inner.settings.region), ("node", &node)],
+            move |sample| {
+                this.refresh_pending();
+                this.inner.metrics.sample(sample);
+                for (table, n) in this.tombstones_held() {
+                    sample.set("meridian_tombstones_held", &[&table], n as f64);
+                }
+            },
+        )?;
+        registry.register(collector)
     }
 
     /// Status-page lines.
