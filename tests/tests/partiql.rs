@@ -549,35 +549,36 @@ async fn select_on_an_index_and_consumed_capacity() {
 async fn batch_execute_statement() {
     let server = Server::start().await;
     let c = server.client();
-    create_simple_table(&c, "b").await;
-    exec(&c, "INSERT INTO b VALUE {'pk': 'taken', 'v': 0}", vec![]).await;
+    create_simple_table(&c, "bat").await;
+    exec(&c, "INSERT INTO bat VALUE {'pk': 'taken', 'v': 0}", vec![]).await;
+    exec(&c, "INSERT INTO bat VALUE {'pk': 'gone', 'v': 0}", vec![]).await;
 
     let out = c
         .batch_execute_statement()
         .statements(batch_stmt(
-            "INSERT INTO b VALUE {'pk': 'one', 'v': 1}",
+            "INSERT INTO bat VALUE {'pk': 'one', 'v': 1}",
             vec![],
         ))
         .statements(batch_stmt(
-            "INSERT INTO b VALUE {'pk': ?, 'v': 2}",
+            "INSERT INTO bat VALUE {'pk': ?, 'v': 2}",
             vec![s("taken")],
         ))
         .statements(batch_stmt(
-            "UPDATE b SET v = v + 1 WHERE pk = 'missing'",
+            "UPDATE bat SET v = v + 1 WHERE pk = 'missing'",
             vec![],
         ))
         .statements(batch_stmt(
-            "DELETE FROM b WHERE pk = 'taken' AND v = 0",
+            "DELETE FROM bat WHERE pk = 'gone' AND v = 0",
             vec![],
         ))
-        .statements(batch_stmt("INSERT INTO b VALUE {", vec![]))
+        .statements(batch_stmt("INSERT INTO bat VALUE {", vec![]))
         .send()
         .await
         .unwrap();
     let r = out.responses();
     assert_eq!(r.len(), 5);
     assert!(r[0].error().is_none());
-    assert_eq!(r[0].table_name(), Some("b"));
+    assert_eq!(r[0].table_name(), Some("bat"));
     let duplicate = r[1].error().unwrap();
     assert_eq!(
         duplicate.code(),
@@ -604,9 +605,9 @@ async fn batch_execute_statement() {
 
     let out = c
         .batch_execute_statement()
-        .statements(batch_stmt("SELECT * FROM b WHERE pk = ?", vec![s("one")]))
-        .statements(batch_stmt("SELECT v FROM b WHERE pk = 'taken'", vec![]))
-        .statements(batch_stmt("SELECT * FROM b WHERE v = 1", vec![]))
+        .statements(batch_stmt("SELECT * FROM bat WHERE pk = ?", vec![s("one")]))
+        .statements(batch_stmt("SELECT v FROM bat WHERE pk = 'absent'", vec![]))
+        .statements(batch_stmt("SELECT * FROM bat WHERE v = 1", vec![]))
         .statements(batch_stmt("SELECT * FROM nowhere WHERE pk = 'x'", vec![]))
         .send()
         .await
@@ -634,8 +635,8 @@ async fn batch_execute_statement() {
 
     let message = expect_error(
         c.batch_execute_statement()
-            .statements(batch_stmt("SELECT * FROM b WHERE pk = 'one'", vec![]))
-            .statements(batch_stmt("DELETE FROM b WHERE pk = 'one'", vec![]))
+            .statements(batch_stmt("SELECT * FROM bat WHERE pk = 'one'", vec![]))
+            .statements(batch_stmt("DELETE FROM bat WHERE pk = 'one'", vec![]))
             .send()
             .await,
         "ValidationException",
@@ -645,7 +646,7 @@ async fn batch_execute_statement() {
         "Read and write requests together in the same batch is not supported."
     );
     let too_many: Vec<BatchStatementRequest> = (0..26)
-        .map(|i| batch_stmt(&format!("DELETE FROM b WHERE pk = 'k{i}'"), vec![]))
+        .map(|i| batch_stmt(&format!("DELETE FROM bat WHERE pk = 'k{i}'"), vec![]))
         .collect();
     let message = expect_error(
         c.batch_execute_statement()
@@ -657,8 +658,8 @@ async fn batch_execute_statement() {
     assert!(message.contains("less than or equal to 25"), "{message}");
     let message = expect_error(
         c.batch_execute_statement()
-            .statements(batch_stmt("DELETE FROM b WHERE pk = 'one'", vec![]))
-            .statements(batch_stmt("UPDATE b SET v = 3 WHERE pk = 'one'", vec![]))
+            .statements(batch_stmt("DELETE FROM bat WHERE pk = 'one'", vec![]))
+            .statements(batch_stmt("UPDATE bat SET v = 3 WHERE pk = 'one'", vec![]))
             .send()
             .await,
         "ValidationException",
@@ -670,21 +671,21 @@ async fn batch_execute_statement() {
 async fn execute_transaction() {
     let server = Server::start().await;
     let c = server.client();
-    create_simple_table(&c, "tx").await;
+    create_simple_table(&c, "txn").await;
     exec(
         &c,
-        "INSERT INTO tx VALUE {'pk': 'acct', 'balance': 100}",
+        "INSERT INTO txn VALUE {'pk': 'acct', 'balance': 100}",
         vec![],
     )
     .await;
 
     c.execute_transaction()
         .transact_statements(tx_stmt(
-            "UPDATE tx SET balance = balance - ? WHERE pk = 'acct' AND balance >= ?",
+            "UPDATE txn SET balance = balance - ? WHERE pk = 'acct' AND balance >= ?",
             vec![ni(30), ni(30)],
         ))
         .transact_statements(tx_stmt(
-            "INSERT INTO tx VALUE {'pk': 'log1', 'amount': 30}",
+            "INSERT INTO txn VALUE {'pk': 'log1', 'amount': 30}",
             vec![],
         ))
         .send()
@@ -695,11 +696,11 @@ async fn execute_transaction() {
     let err = c
         .execute_transaction()
         .transact_statements(tx_stmt(
-            "UPDATE tx SET balance = balance - 30 WHERE pk = 'acct'",
+            "UPDATE txn SET balance = balance - 30 WHERE pk = 'acct'",
             vec![],
         ))
         .transact_statements(tx_stmt(
-            "INSERT INTO tx VALUE {'pk': 'log1', 'amount': 30}",
+            "INSERT INTO txn VALUE {'pk': 'log1', 'amount': 30}",
             vec![],
         ))
         .send()
@@ -720,10 +721,10 @@ async fn execute_transaction() {
     let err = c
         .execute_transaction()
         .transact_statements(tx_stmt(
-            "EXISTS(SELECT * FROM tx WHERE pk = 'acct' AND balance > 1000)",
+            "EXISTS(SELECT * FROM txn WHERE pk = 'acct' AND balance > 1000)",
             vec![],
         ))
-        .transact_statements(tx_stmt("DELETE FROM tx WHERE pk = 'log1'", vec![]))
+        .transact_statements(tx_stmt("DELETE FROM txn WHERE pk = 'log1'", vec![]))
         .send()
         .await
         .unwrap_err();
@@ -742,11 +743,11 @@ async fn execute_transaction() {
     let out = c
         .execute_transaction()
         .transact_statements(tx_stmt(
-            "SELECT balance FROM tx WHERE pk = ?",
+            "SELECT balance FROM txn WHERE pk = ?",
             vec![s("acct")],
         ))
-        .transact_statements(tx_stmt("SELECT * FROM tx WHERE pk = 'log1'", vec![]))
-        .transact_statements(tx_stmt("SELECT * FROM tx WHERE pk = 'none'", vec![]))
+        .transact_statements(tx_stmt("SELECT * FROM txn WHERE pk = 'log1'", vec![]))
+        .transact_statements(tx_stmt("SELECT * FROM txn WHERE pk = 'none'", vec![]))
         .send()
         .await
         .unwrap();
@@ -762,20 +763,20 @@ async fn execute_transaction() {
         c.execute_transaction()
             .client_request_token("token-1")
             .transact_statements(tx_stmt(
-                "UPDATE tx SET balance = balance + 1 WHERE pk = 'acct'",
+                "UPDATE txn SET balance = balance + 1 WHERE pk = 'acct'",
                 vec![],
             ))
             .send()
             .await
             .unwrap();
     }
-    let balance = exec(&c, "SELECT balance FROM tx WHERE pk = 'acct'", vec![]).await;
+    let balance = exec(&c, "SELECT balance FROM txn WHERE pk = 'acct'", vec![]).await;
     assert_eq!(get_n(&balance[0], "balance"), Some("71"));
     expect_error(
         c.execute_transaction()
             .client_request_token("token-1")
             .transact_statements(tx_stmt(
-                "UPDATE tx SET balance = balance + 2 WHERE pk = 'acct'",
+                "UPDATE txn SET balance = balance + 2 WHERE pk = 'acct'",
                 vec![],
             ))
             .send()
@@ -785,8 +786,8 @@ async fn execute_transaction() {
 
     let message = expect_error(
         c.execute_transaction()
-            .transact_statements(tx_stmt("SELECT * FROM tx WHERE pk = 'acct'", vec![]))
-            .transact_statements(tx_stmt("DELETE FROM tx WHERE pk = 'log1'", vec![]))
+            .transact_statements(tx_stmt("SELECT * FROM txn WHERE pk = 'acct'", vec![]))
+            .transact_statements(tx_stmt("DELETE FROM txn WHERE pk = 'log1'", vec![]))
             .send()
             .await,
         "ValidationException",
@@ -797,7 +798,7 @@ async fn execute_transaction() {
     );
     let message = expect_error(
         c.execute_transaction()
-            .transact_statements(tx_stmt("SELECT * FROM tx WHERE balance > 1", vec![]))
+            .transact_statements(tx_stmt("SELECT * FROM txn WHERE balance > 1", vec![]))
             .send()
             .await,
         "ValidationException",
@@ -808,8 +809,8 @@ async fn execute_transaction() {
     );
     let message = expect_error(
         c.execute_transaction()
-            .transact_statements(tx_stmt("DELETE FROM tx WHERE pk = 'log1'", vec![]))
-            .transact_statements(tx_stmt("UPDATE tx SET a = 1 WHERE pk = 'log1'", vec![]))
+            .transact_statements(tx_stmt("DELETE FROM txn WHERE pk = 'log1'", vec![]))
+            .transact_statements(tx_stmt("UPDATE txn SET a = 1 WHERE pk = 'log1'", vec![]))
             .send()
             .await,
         "ValidationException",
@@ -821,7 +822,7 @@ async fn execute_transaction() {
     let message = expect_error(
         c.execute_transaction()
             .transact_statements(tx_stmt(
-                "DELETE FROM tx WHERE pk = 'log1' RETURNING ALL OLD *",
+                "DELETE FROM txn WHERE pk = 'log1' RETURNING ALL OLD *",
                 vec![],
             ))
             .send()
@@ -833,6 +834,6 @@ async fn execute_transaction() {
         "RETURNING clause is not supported in ExecuteTransaction."
     );
     // Nothing above changed the log entry.
-    let log = exec(&c, "SELECT * FROM tx WHERE pk = 'log1'", vec![]).await;
+    let log = exec(&c, "SELECT * FROM txn WHERE pk = 'log1'", vec![]).await;
     assert_eq!(log.len(), 1);
 }
