@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use model::size::item_size;
-use model::{Item, StreamViewType, WireItem};
+use model::{AttributeValue, Item, StreamViewType, WireItem};
 use table::ChangeRecord;
 
 use crate::streams::sequence_number;
@@ -78,6 +78,45 @@ pub(crate) fn render_record(
         });
     }
     Rendered { json, size_bytes }
+}
+
+/// Whether a change record shows a change a consumer can see. DynamoDB writes no stream
+/// record for a write that leaves the item as it was: a PutItem of an identical item, an
+/// UpdateItem that sets the values it already has, a delete of an absent item. The change log
+/// keeps such records (replication and tombstones need every version); the stream skips them.
+pub(crate) fn is_visible_change(record: &ChangeRecord) -> bool {
+    match (&record.old, &record.new) {
+        (None, None) => false,
+        (Some(old), Some(new)) => !same_item(old, new),
+        _ => true,
+    }
+}
+
+/// Item equality as DynamoDB sees it: sets are unordered.
+fn same_item(a: &Item, b: &Item) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
+}
+
+fn same_value(a: &AttributeValue, b: &AttributeValue) -> bool {
+    fn same_set<T: Ord + Clone>(a: &[T], b: &[T]) -> bool {
+        let (mut a, mut b) = (a.to_vec(), b.to_vec());
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    }
+    match (a, b) {
+        (AttributeValue::Ss(x), AttributeValue::Ss(y)) => same_set(x, y),
+        (AttributeValue::Ns(x), AttributeValue::Ns(y)) => same_set(x, y),
+        (AttributeValue::Bs(x), AttributeValue::Bs(y)) => same_set(x, y),
+        (AttributeValue::M(x), AttributeValue::M(y)) => same_item(x, y),
+        (AttributeValue::L(x), AttributeValue::L(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
+        }
+        _ => a == b,
+    }
 }
 
 fn item_json(item: &Item) -> Value {
@@ -156,12 +195,38 @@ mod tests {
         assert_eq!(r["eventName"], "INSERT");
         assert!(r["dynamodb"].get("OldImage").is_none());
 
+        assert!(is_visible_change(&modify));
+        assert!(is_visible_change(&insert));
+
         let expire = record(Some(item("old")), None, true);
         let r = render_record(&expire, StreamViewType::NewAndOldImages, "us-east-1").json;
         assert_eq!(r["eventName"], "REMOVE");
         assert_eq!(
             r["userIdentity"],
             json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"})
+        );
+    }
+
+    #[test]
+    fn t10_unchanged_items_are_not_visible_changes() {
+        let same = record(Some(item("v")), Some(item("v")), false);
+        assert!(!is_visible_change(&same));
+        assert!(!is_visible_change(&record(None, None, false)));
+        let mut a = item("v");
+        a.insert("s".into(), V::Ss(vec!["x".into(), "y".into()]));
+        let mut b = item("v");
+        b.insert("s".into(), V::Ss(vec!["y".into(), "x".into()]));
+        assert!(!is_visible_change(&record(Some(a.clone()), Some(b), false)));
+        let mut c = item("v");
+        c.insert("s".into(), V::Ss(vec!["x".into()]));
+        assert!(is_visible_change(&record(Some(a), Some(c), false)));
+        let mut l1 = item("v");
+        l1.insert("l".into(), V::L(vec![V::S("x".into()), V::S("y".into())]));
+        let mut l2 = item("v");
+        l2.insert("l".into(), V::L(vec![V::S("y".into()), V::S("x".into())]));
+        assert!(
+            is_visible_change(&record(Some(l1), Some(l2), false)),
+            "lists keep their order"
         );
     }
 }

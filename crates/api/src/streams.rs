@@ -22,7 +22,7 @@ use model::{StreamSpec, StreamViewType, TableMeta};
 use crate::describe::epoch_seconds;
 use crate::error::ApiError;
 use crate::request::json_body;
-use crate::stream_records::render_record;
+use crate::stream_records::{is_visible_change, render_record};
 use crate::validate::Violations;
 use crate::wire::parse_body;
 use crate::Region;
@@ -36,6 +36,17 @@ const SEQUENCE_NUMBER_DIGITS: usize = 21;
 const SHARD_ITERATOR_LEN_MAX: usize = 2048;
 /// Version of the shard iterator's encoding (the `|1|` in it).
 const ITERATOR_FORMAT: &str = "1";
+/// Length bounds of a StreamArn member (the Streams API model's constraint).
+const STREAM_ARN_LEN_MIN: usize = 37;
+const STREAM_ARN_LEN_MAX: usize = 1024;
+/// Length bounds of a ShardId member.
+const SHARD_ID_LEN_MIN: usize = 28;
+const SHARD_ID_LEN_MAX: usize = 65;
+/// Length bounds of a SequenceNumber member.
+const SEQUENCE_NUMBER_LEN_MIN: usize = 21;
+const SEQUENCE_NUMBER_LEN_MAX: usize = 40;
+/// Most shards one DescribeStream returns.
+const DESCRIBE_STREAM_LIMIT_MAX: i64 = 100;
 
 /// One DynamoDB Streams operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +175,22 @@ fn parse_stream_arn(arn: &str) -> Option<(&str, &str)> {
     (!label.is_empty()).then_some((name, label))
 }
 
+/// Checks a StreamArn member's length.
+fn check_stream_arn(v: &mut Violations, field: &str, arn: Option<&String>) {
+    if let Some(arn) = arn {
+        let len = arn.chars().count();
+        v.length(field, arn, len, STREAM_ARN_LEN_MIN, STREAM_ARN_LEN_MAX);
+    }
+}
+
+/// Checks a ShardId member's length.
+fn check_shard_id(v: &mut Violations, field: &str, shard: Option<&String>) {
+    if let Some(shard) = shard {
+        let len = shard.chars().count();
+        v.length(field, shard, len, SHARD_ID_LEN_MIN, SHARD_ID_LEN_MAX);
+    }
+}
+
 fn stream_not_found(arn: &str) -> ApiError {
     ApiError::ResourceNotFound(format!(
         "Requested resource not found: Stream: {arn} not found"
@@ -247,6 +274,11 @@ fn list_streams(region: &dyn Region, wire: ListStreamsWire) -> Result<Vec<u8>, A
         .table_name
         .as_deref()
         .map(|name| v.table_name("tableName", Some(name)));
+    check_stream_arn(
+        &mut v,
+        "exclusiveStartStreamArn",
+        wire.exclusive_start_stream_arn.as_ref(),
+    );
     v.finish()?;
     let limit = wire
         .limit
@@ -272,11 +304,13 @@ fn list_streams(region: &dyn Region, wire: ListStreamsWire) -> Result<Vec<u8>, A
             ));
         }
     }
+    // Streams in ARN order (table name, then label: creation order), and a page starts after
+    // ExclusiveStartStreamArn in that order, as ListTables does with its start name: a start
+    // ARN whose stream (or table) is gone since the last page still continues where that
+    // page ended instead of starting over.
+    streams.sort_by(|a, b| a.0.cmp(&b.0));
     let start = match &wire.exclusive_start_stream_arn {
-        Some(after) => streams
-            .iter()
-            .position(|(arn, _, _)| arn == after)
-            .map_or(0, |i| i + 1),
+        Some(after) => streams.partition_point(|(arn, _, _)| arn <= after),
         None => 0,
     };
     let rest = &streams[start.min(streams.len())..];
@@ -304,20 +338,58 @@ struct DescribeStreamWire {
     stream_arn: Option<String>,
     limit: Option<i64>,
     exclusive_start_shard_id: Option<String>,
+    shard_filter: Option<ShardFilterWire>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ShardFilterWire {
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    shard_id: Option<String>,
+}
+
+/// The only ShardFilter type: the children of one shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChildShards;
 
 fn describe_stream(region: &dyn Region, wire: DescribeStreamWire) -> Result<Vec<u8>, ApiError> {
     let mut v = Violations::new();
     let arn = v.required("streamArn", &wire.stream_arn).cloned();
+    check_stream_arn(&mut v, "streamArn", arn.as_ref());
     if let Some(limit) = wire.limit {
         v.at_least("limit", limit, 1);
-        v.at_most("limit", limit, 100);
+        v.at_most("limit", limit, DESCRIBE_STREAM_LIMIT_MAX);
+    }
+    check_shard_id(
+        &mut v,
+        "exclusiveStartShardId",
+        wire.exclusive_start_shard_id.as_ref(),
+    );
+    let mut children_of = None;
+    if let Some(filter) = &wire.shard_filter {
+        let kind = v.enumeration(
+            "shardFilter.type",
+            filter.kind.as_deref(),
+            &[("CHILD_SHARDS", ChildShards)],
+            "CHILD_SHARDS",
+        );
+        check_shard_id(&mut v, "shardFilter.shardId", filter.shard_id.as_ref());
+        if kind.is_some() {
+            // A CHILD_SHARDS filter names the parent whose children it asks for.
+            children_of = v.required("shardFilter.shardId", &filter.shard_id).cloned();
+        }
     }
     v.finish()?;
     let arn = arn.unwrap_or_default();
     let (meta, spec) = stream_table(region, &arn)?;
     let ext = extent(region, &meta, &spec)?;
     let shard = shard_id(&meta, &spec);
+    if let Some(parent) = &children_of {
+        if *parent != shard {
+            return Err(shard_not_found(parent));
+        }
+    }
     let mut range = Map::new();
     range.insert(
         "StartingSequenceNumber".into(),
@@ -329,10 +401,17 @@ fn describe_stream(region: &dyn Region, wire: DescribeStreamWire) -> Result<Vec<
             json!(sequence_number(ext.last.max(ext.start))),
         );
     }
-    let shards: Vec<Value> = if wire.exclusive_start_shard_id.as_deref() == Some(&shard) {
-        Vec::new()
-    } else {
+    // Shards are listed in ShardId order (their ids begin with the creation time), and a
+    // page starts after ExclusiveStartShardId in that order, whether or not that shard still
+    // exists. The one shard of a stream has no parent, so no shard is a child of it.
+    let after_start = wire
+        .exclusive_start_shard_id
+        .as_deref()
+        .is_none_or(|start| shard.as_str() > start);
+    let shards: Vec<Value> = if after_start && children_of.is_none() {
         vec![json!({"ShardId": shard, "SequenceNumberRange": range})]
+    } else {
+        Vec::new()
     };
     let key_schema: Vec<Value> = meta
         .key_schema
@@ -422,7 +501,9 @@ fn get_shard_iterator(
 ) -> Result<Vec<u8>, ApiError> {
     let mut v = Violations::new();
     let arn = v.required("streamArn", &wire.stream_arn).cloned();
+    check_stream_arn(&mut v, "streamArn", arn.as_ref());
     let shard = v.required("shardId", &wire.shard_id).cloned();
+    check_shard_id(&mut v, "shardId", shard.as_ref());
     if wire.shard_iterator_type.is_none() {
         v.null("shardIteratorType");
     }
@@ -437,14 +518,21 @@ fn get_shard_iterator(
         ],
         "TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER",
     );
+    if let Some(text) = &wire.sequence_number {
+        v.length(
+            "sequenceNumber",
+            text,
+            text.chars().count(),
+            SEQUENCE_NUMBER_LEN_MIN,
+            SEQUENCE_NUMBER_LEN_MAX,
+        );
+    }
     v.finish()?;
     let (arn, shard) = (arn.unwrap_or_default(), shard.unwrap_or_default());
     let kind = kind.unwrap_or(IteratorType::TrimHorizon);
     let (meta, spec) = stream_table(region, &arn)?;
     if shard != shard_id(&meta, &spec) {
-        return Err(ApiError::ResourceNotFound(format!(
-            "Requested resource not found: Shard does not exist: {shard}"
-        )));
+        return Err(shard_not_found(&shard));
     }
     let ext = extent(region, &meta, &spec)?;
     let sequence = match (kind, &wire.sequence_number) {
@@ -485,6 +573,12 @@ fn get_shard_iterator(
         created_ms: region.clock().now_ms(),
     };
     json_body(&json!({"ShardIterator": iterator.encode()}))
+}
+
+fn shard_not_found(shard: &str) -> ApiError {
+    ApiError::ResourceNotFound(format!(
+        "Requested resource not found: Shard does not exist: {shard}"
+    ))
 }
 
 fn parse_sequence_number(text: &str) -> Result<u64, ApiError> {
@@ -550,10 +644,11 @@ fn get_records(region: &dyn Region, wire: GetRecordsWire) -> Result<Vec<u8>, Api
             if record.seq > ext.last || record.seq != next {
                 break;
             }
-            // A delete of an item this replica did not have (a replicated delete arriving
-            // after a local one) changes nothing a consumer can see: it is logged for
+            // A write that left the item as it was (an identical PutItem, an UpdateItem that
+            // set the values the item had, a delete of an absent item) changes nothing a
+            // consumer can see: DynamoDB writes no stream record for it. It is logged for
             // replication and tombstone bookkeeping, not streamed.
-            if record.old.is_none() && record.new.is_none() {
+            if !is_visible_change(&record) {
                 next = record.seq + 1;
                 continue;
             }

@@ -328,3 +328,383 @@ async fn t20_get_records_pages_stay_within_one_megabyte() {
     }
     assert_eq!(pages, vec![2, 2]);
 }
+
+async fn stream_table(region: &LocalRegion, name: &str, view: &str) -> String {
+    let created = call(
+        region,
+        "CreateTable",
+        json!({
+            "TableName": name,
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": view}
+        }),
+    )
+    .await
+    .unwrap();
+    created["TableDescription"]["LatestStreamArn"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn all_records(region: &LocalRegion, it: String) -> Vec<Value> {
+    let page = streams(
+        region,
+        StreamOperation::GetRecords,
+        json!({"ShardIterator": it}),
+    )
+    .await
+    .unwrap();
+    page["Records"].as_array().unwrap().clone()
+}
+
+fn validation(e: ApiError) -> String {
+    match e {
+        ApiError::Validation(m) => m,
+        other => panic!("expected a ValidationException, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn t40_writes_that_change_nothing_are_not_streamed() {
+    let (region, _clock) = region();
+    let arn = stream_table(&region, "events", "NEW_AND_OLD_IMAGES").await;
+    let horizon = iterator(&region, &arn, "TRIM_HORIZON").await.unwrap();
+    let item = json!({"pk": {"S": "a"}, "n": {"N": "1"}, "ss": {"SS": ["x", "y"]}});
+    let key = json!({"pk": {"S": "a"}});
+    let ok = |op: &'static str, body: Value| {
+        let region = &region;
+        async move { call(region, op, body).await.unwrap() }
+    };
+
+    tracing::info!("--- writes that leave the item as it was");
+    ok("PutItem", json!({"TableName": "events", "Item": item})).await;
+    ok("PutItem", json!({"TableName": "events", "Item": item})).await;
+    let reordered = json!({"pk": {"S": "a"}, "n": {"N": "1.0"}, "ss": {"SS": ["y", "x"]}});
+    ok("PutItem", json!({"TableName": "events", "Item": reordered})).await;
+    ok(
+        "UpdateItem",
+        json!({"TableName": "events", "Key": key, "UpdateExpression": "SET n = :n",
+               "ExpressionAttributeValues": {":n": {"N": "1"}}}),
+    )
+    .await;
+    ok(
+        "UpdateItem",
+        json!({"TableName": "events", "Key": key, "UpdateExpression": "REMOVE absent"}),
+    )
+    .await;
+    ok(
+        "DeleteItem",
+        json!({"TableName": "events", "Key": {"pk": {"S": "never"}}}),
+    )
+    .await;
+    ok(
+        "BatchWriteItem",
+        json!({"RequestItems": {"events": [{"PutRequest": {"Item": item}}]}}),
+    )
+    .await;
+    ok(
+        "TransactWriteItems",
+        json!({"TransactItems": [{"Put": {"TableName": "events", "Item": item}}]}),
+    )
+    .await;
+
+    tracing::info!("--- writes that change it");
+    ok(
+        "UpdateItem",
+        json!({"TableName": "events", "Key": key, "UpdateExpression": "SET n = :n",
+               "ExpressionAttributeValues": {":n": {"N": "2"}}}),
+    )
+    .await;
+    ok("DeleteItem", json!({"TableName": "events", "Key": key})).await;
+    ok("DeleteItem", json!({"TableName": "events", "Key": key})).await;
+    ok("PutItem", json!({"TableName": "events", "Item": item})).await;
+
+    let records = all_records(&region, horizon).await;
+    let names: Vec<&str> = records
+        .iter()
+        .map(|r| r["eventName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["INSERT", "MODIFY", "REMOVE", "INSERT"]);
+    assert_eq!(records[1]["dynamodb"]["OldImage"]["n"], json!({"N": "1"}));
+    assert_eq!(records[1]["dynamodb"]["NewImage"]["n"], json!({"N": "2"}));
+    assert!(records[3]["dynamodb"].get("OldImage").is_none());
+    let seqs: Vec<&str> = records
+        .iter()
+        .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+}
+
+#[tokio::test]
+async fn t40_list_streams_pages_in_arn_order_from_any_start() {
+    let (region, _clock) = region();
+    let mut arns = Vec::new();
+    for name in ["tbl-c", "tbl-a", "tbl-b"] {
+        arns.push(stream_table(&region, name, "KEYS_ONLY").await);
+    }
+    arns.sort();
+
+    tracing::info!("--- Limit 1 pages through every stream once, in ARN order");
+    let mut seen = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let mut body = json!({"Limit": 1});
+        if let Some(s) = &start {
+            body["ExclusiveStartStreamArn"] = json!(s);
+        }
+        let page = streams(&region, StreamOperation::ListStreams, body)
+            .await
+            .unwrap();
+        for s in page["Streams"].as_array().unwrap() {
+            seen.push(s["StreamArn"].as_str().unwrap().to_owned());
+        }
+        match page.get("LastEvaluatedStreamArn") {
+            Some(last) => start = Some(last.as_str().unwrap().to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, arns);
+
+    tracing::info!("--- a start ARN that names no stream continues after it");
+    let between = format!(
+        "{}0/stream/2000-01-01T00:00:00.000",
+        arns[0].split("/stream/").next().unwrap()
+    );
+    let page = streams(
+        &region,
+        StreamOperation::ListStreams,
+        json!({"ExclusiveStartStreamArn": between}),
+    )
+    .await
+    .unwrap();
+    let listed: Vec<&str> = page["Streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["StreamArn"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [arns[1].as_str(), arns[2].as_str()]);
+    assert!(page.get("LastEvaluatedStreamArn").is_none());
+    let after_all = format!("{}z", arns[2]);
+    let page = streams(
+        &region,
+        StreamOperation::ListStreams,
+        json!({"ExclusiveStartStreamArn": after_all}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page["Streams"], json!([]));
+
+    tracing::info!("--- a malformed start ARN is refused");
+    let e = streams(
+        &region,
+        StreamOperation::ListStreams,
+        json!({"ExclusiveStartStreamArn": "bogus"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        validation(e),
+        "1 validation error detected: Value 'bogus' at 'exclusiveStartStreamArn' failed to satisfy constraint: Member must have length greater than or equal to 37"
+    );
+}
+
+#[tokio::test]
+async fn t40_describe_stream_start_shard_and_shard_filter() {
+    let (region, _clock) = region();
+    let arn = stream_table(&region, "events", "KEYS_ONLY").await;
+    let described = streams(
+        &region,
+        StreamOperation::DescribeStream,
+        json!({"StreamArn": arn, "Limit": 1}),
+    )
+    .await
+    .unwrap();
+    let shard = described["StreamDescription"]["Shards"][0]["ShardId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(described["StreamDescription"]
+        .get("LastEvaluatedShardId")
+        .is_none());
+    let shards_with = |body: Value| {
+        let region = &region;
+        async move {
+            let out = streams(region, StreamOperation::DescribeStream, body).await?;
+            Ok::<Vec<String>, ApiError>(
+                out["StreamDescription"]["Shards"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["ShardId"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        }
+    };
+
+    tracing::info!("--- ExclusiveStartShardId: shards after it, existing or not");
+    let before = "shardId-00000000000000000000-00000000";
+    let after = "shardId-99999999999999999999-ffffffff";
+    assert_eq!(
+        shards_with(json!({"StreamArn": arn, "ExclusiveStartShardId": before}))
+            .await
+            .unwrap(),
+        [shard.clone()]
+    );
+    assert!(
+        shards_with(json!({"StreamArn": arn, "ExclusiveStartShardId": shard}))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        shards_with(json!({"StreamArn": arn, "ExclusiveStartShardId": after}))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    tracing::info!("--- ShardFilter CHILD_SHARDS: the one shard has no children");
+    assert!(shards_with(
+        json!({"StreamArn": arn, "ShardFilter": {"Type": "CHILD_SHARDS", "ShardId": shard}})
+    )
+    .await
+    .unwrap()
+    .is_empty());
+    let e = shards_with(
+        json!({"StreamArn": arn, "ShardFilter": {"Type": "CHILD_SHARDS", "ShardId": before}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e,
+        ApiError::ResourceNotFound(format!(
+            "Requested resource not found: Shard does not exist: {before}"
+        ))
+    );
+
+    tracing::info!("--- ShardFilter validation");
+    let e = shards_with(json!({"StreamArn": arn, "ShardFilter": {"Type": "CHILD_SHARDS"}}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(e),
+        "1 validation error detected: Value null at 'shardFilter.shardId' failed to satisfy constraint: Member must not be null"
+    );
+    let e = shards_with(
+        json!({"StreamArn": arn, "ShardFilter": {"Type": "PARENT_SHARDS", "ShardId": "short"}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        validation(e),
+        "2 validation errors detected: Value 'PARENT_SHARDS' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum value set: [CHILD_SHARDS]; Value 'short' at 'shardFilter.shardId' failed to satisfy constraint: Member must have length greater than or equal to 28"
+    );
+    let e = shards_with(json!({"StreamArn": arn, "Limit": 101, "ExclusiveStartShardId": "x"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(e),
+        "2 validation errors detected: Value '101' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100; Value 'x' at 'exclusiveStartShardId' failed to satisfy constraint: Member must have length greater than or equal to 28"
+    );
+}
+
+#[tokio::test]
+async fn t40_stream_and_shard_errors() {
+    let (region, _clock) = region();
+    let arn = stream_table(&region, "events", "KEYS_ONLY").await;
+    put(&region, "a", None).await;
+    let shard = streams(
+        &region,
+        StreamOperation::DescribeStream,
+        json!({"StreamArn": arn}),
+    )
+    .await
+    .unwrap()["StreamDescription"]["Shards"][0]["ShardId"]
+        .clone();
+    let get_iterator = |body: Value| {
+        let region = &region;
+        async move { streams(region, StreamOperation::GetShardIterator, body).await }
+    };
+
+    tracing::info!("--- member lengths are checked first, all of them together");
+    let e = get_iterator(json!({"StreamArn": "short", "ShardId": "x", "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": "1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(e),
+        "3 validation errors detected: Value 'short' at 'streamArn' failed to satisfy constraint: Member must have length greater than or equal to 37; Value 'x' at 'shardId' failed to satisfy constraint: Member must have length greater than or equal to 28; Value '1' at 'sequenceNumber' failed to satisfy constraint: Member must have length greater than or equal to 21"
+    );
+    let e = streams(
+        &region,
+        StreamOperation::DescribeStream,
+        json!({"StreamArn": "short"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        validation(e),
+        "1 validation error detected: Value 'short' at 'streamArn' failed to satisfy constraint: Member must have length greater than or equal to 37"
+    );
+
+    tracing::info!("--- unknown streams and shards are not found");
+    let missing = arn.replace("table/events/", "table/nothere/");
+    let e = get_iterator(
+        json!({"StreamArn": missing, "ShardId": shard, "ShardIteratorType": "LATEST"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e,
+        ApiError::ResourceNotFound(format!(
+            "Requested resource not found: Stream: {missing} not found"
+        ))
+    );
+    let other = "shardId-00000000000000000001-00000000";
+    let e =
+        get_iterator(json!({"StreamArn": arn, "ShardId": other, "ShardIteratorType": "LATEST"}))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        e,
+        ApiError::ResourceNotFound(format!(
+            "Requested resource not found: Shard does not exist: {other}"
+        ))
+    );
+
+    tracing::info!("--- sequence numbers: required where they apply, refused where not");
+    let e = get_iterator(
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ApiError::Validation(_)), "{e:?}");
+    let e = get_iterator(
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "LATEST",
+                               "SequenceNumber": "000000000000000000001"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ApiError::Validation(_)), "{e:?}");
+    let e = get_iterator(
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER",
+                               "SequenceNumber": "00000000000000000000x"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        validation(e),
+        "Invalid SequenceNumber: 00000000000000000000x"
+    );
+    let at = get_iterator(
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER",
+                                "SequenceNumber": "000000000000000000001"}),
+    )
+    .await
+    .unwrap();
+    let records = all_records(&region, at["ShardIterator"].as_str().unwrap().to_owned()).await;
+    assert_eq!(records.len(), 1);
+}
