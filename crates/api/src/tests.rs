@@ -335,10 +335,10 @@ async fn t10_item_request_validation() {
     assert_eq!(e.catalog().code(), "SerializationException");
     let e = err(&r, "GetItem", json!({})).await;
     assert_eq!(e.catalog().code(), "ValidationException");
-    let e = err(&r, "DescribeBackup", json!({})).await;
+    let e = err(&r, "DescribeKinesisStreamingDestination", json!({})).await;
     assert_eq!(
         e.to_string(),
-        "Meridian does not support DescribeBackup yet"
+        "Meridian does not support DescribeKinesisStreamingDestination yet"
     );
     assert_eq!(e.catalog().code(), "ValidationException");
     let e = err(&r, "Frobnicate", json!({})).await;
