@@ -225,7 +225,7 @@ pub async fn run(args: &DevArgs, started: Instant) -> anyhow::Result<()> {
         if let Some((_, _, addr, _)) = shown.iter().find(|s| s.3) {
             writeln!(
                 out,
-                "Meridian lab secret (admin calls, peer ports): the `secret` of {}",
+                "Meridian lab secret (x-meridian-admin-secret on the API ports, x-meridian-cluster-secret on the peer ports): {secret} (also in {})",
                 lab_path.display()
             )?;
             writeln!(
