@@ -104,7 +104,10 @@ impl ClusterStatus {
             "Learner" => NodeRole::Learner,
             _ => NodeRole::Unknown,
         };
-        let id = health.leader.filter(|_| role == NodeRole::Leader).unwrap_or(0);
+        let id = health
+            .leader
+            .filter(|_| role == NodeRole::Leader)
+            .unwrap_or(0);
         ClusterStatus {
             serving_region: region.to_owned(),
             now_ms,

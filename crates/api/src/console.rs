@@ -132,8 +132,7 @@ pub(crate) async fn handle(
     match chaos_call(region, action, &body) {
         Ok(answer) => json(StatusCode::OK, &answer),
         Err(error) => {
-            let status =
-                StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
             json_error(&error, status)
         }
     }
@@ -196,8 +195,11 @@ pub(crate) fn chaos_call(
 /// Reads a console call's body: bounded in size and in time.
 async fn read_body(body: Incoming, options: &ServeOptions) -> Result<Bytes, AdminError> {
     let deadline = Duration::from_millis(options.body_read_timeout_ms);
-    match tokio::time::timeout(deadline, Limited::new(body, CONSOLE_BODY_BYTES_MAX).collect())
-        .await
+    match tokio::time::timeout(
+        deadline,
+        Limited::new(body, CONSOLE_BODY_BYTES_MAX).collect(),
+    )
+    .await
     {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(_)) => Err(AdminError::validation(format!(
@@ -217,7 +219,10 @@ fn page(text: &'static str, content_type: &'static str) -> Response<Full<Bytes>>
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("content-security-policy", CONTENT_SECURITY_POLICY);
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
 }
@@ -246,6 +251,9 @@ fn respond_json(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }

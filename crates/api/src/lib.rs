@@ -14,6 +14,8 @@ mod batch;
 mod capacity;
 mod chaos;
 mod cluster_status;
+mod console;
+mod cluster_status;
 mod compression;
 mod console;
 mod cors;

@@ -12,6 +12,9 @@ use api::{ClusterStatus, NodeRole, NodeStatus, PairStatus, RegionStatus, Tombsto
 
 use crate::config::NodeConfig;
 
+/// One node's replication figures, per (source, destination) region pair.
+type PairFigures = BTreeMap<(String, String), replication::PairFigures>;
+
 /// How long the console's status waits for another member's status page.
 pub const MEMBER_STATUS_TIMEOUT_MS: u64 = 1_000;
 
@@ -211,8 +214,7 @@ fn lab_status(members: &[LabMember]) -> ClusterStatus {
     let mut order: Vec<String> = Vec::new();
     let mut nodes: BTreeMap<String, Vec<NodeStatus>> = BTreeMap::new();
     let mut leaders: BTreeMap<String, &RunningNode> = BTreeMap::new();
-    let mut figures: Vec<(String, BTreeMap<(String, String), replication::PairFigures>)> =
-        Vec::new();
+    let mut figures: Vec<(String, PairFigures)> = Vec::new();
     let mut replicated = false;
     for member in members {
         if !order.contains(&member.region) {
