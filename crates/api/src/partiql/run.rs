@@ -36,6 +36,9 @@ const BATCH_DUPLICATE_KEYS: &str = "Provided list of item keys contains duplicat
 const TRANSACTION_ONE_ITEM: &str =
     "Transaction request cannot include multiple operations on one item";
 
+/// A translated statement of a batch, or why it failed (with its table once known).
+type Translated<T> = Result<T, (ApiError, Option<String>)>;
+
 /// A parsed statement with its parameters bound by position.
 #[derive(Debug)]
 struct Bound {
@@ -468,7 +471,7 @@ pub(crate) async fn batch_execute(
     let mut consumed = PerTable::default();
     let mut responses: Vec<BatchResponse> = Vec::with_capacity(req.statements.len());
     if req.reads {
-        let mut gets: Vec<Result<(ItemGet, bool), (ApiError, Option<String>)>> = Vec::new();
+        let mut gets: Vec<Translated<(ItemGet, bool)>> = Vec::new();
         for statement in &req.statements {
             gets.push(match statement {
                 Err(e) => Err((e.clone(), None)),
@@ -516,7 +519,7 @@ pub(crate) async fn batch_execute(
             });
         }
     } else {
-        let mut plans: Vec<Result<(WritePlan, Item), (ApiError, Option<String>)>> = Vec::new();
+        let mut plans: Vec<Translated<(WritePlan, Item)>> = Vec::new();
         for statement in &req.statements {
             plans.push(match statement {
                 Err(e) => Err((e.clone(), None)),

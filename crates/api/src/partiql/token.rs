@@ -24,7 +24,7 @@ pub(crate) fn encode(digest: u64, last_key: &Item) -> Result<String, ApiError> {
 /// The exclusive start key a token carries, if it was issued for this statement.
 pub(crate) fn decode(token: &str, digest: u64) -> Result<Item, ApiError> {
     let invalid = || ApiError::validation(INVALID);
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return Err(invalid());
     }
     let bytes = (0..token.len())
