@@ -14,8 +14,6 @@ mod batch;
 mod capacity;
 mod chaos;
 mod cluster_status;
-mod console;
-mod cluster_status;
 mod compression;
 mod console;
 mod cors;

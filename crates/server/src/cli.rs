@@ -6,13 +6,35 @@ use clap::{Args, Parser, Subcommand};
 
 /// Meridian: a DynamoDB-compatible store with real multi-region replication.
 #[derive(Debug, Parser)]
-#[command(name = "meridian", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "meridian",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = DYNAMODB_LOCAL_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub serve: ServeArgs,
 }
+
+/// The DynamoDB Local spellings `meridian` accepts, listed under `--help` / `-help`.
+const DYNAMODB_LOCAL_HELP: &str = "\
+DynamoDB Local flags (accepted as DynamoDB Local spells them):
+  -port <PORT>               same as --port
+  -inMemory                  same as --in-memory
+  -dbPath <DIR>              same as --data-dir (not together with -inMemory)
+  -sharedDb                  same as --shared-db (one database for every credential and region)
+  -cors <ORIGINS>            same as --cors
+  -delayTransientStatuses    accepted and ignored
+  -optimizeDbBeforeStartup   accepted and ignored
+  -disableTelemetry          accepted; Meridian sends no telemetry
+  -version                   same as --version
+  -help                      same as --help";
+
+/// What DynamoDB Local prints (then exits non-zero) when given both -dbPath and -inMemory.
+pub const DB_PATH_WITH_IN_MEMORY: &str = "You can't specify both -dbPath and -inMemory at once.";
 
 /// Subcommands; with none, `meridian` serves.
 #[derive(Debug, Subcommand)]
@@ -301,6 +323,19 @@ pub struct ServeArgs {
     /// address (anyone who can reach the port can then use it). Default: loopback only.
     #[arg(long = "console-bind-any")]
     pub console_bind_any: bool,
+    /// Verify AWS Signature Version 4 on every DynamoDB and Streams request: only requests
+    /// signed with a configured access key (--auth-key, `[[auth.keys]]`) are answered.
+    /// Default: off (any credentials are accepted, as DynamoDB Local does).
+    #[arg(long = "require-auth")]
+    pub require_auth: bool,
+    /// An access key requests may be signed with, as ACCESS_KEY_ID:SECRET_ACCESS_KEY
+    /// (repeatable; adds to the config's `[[auth.keys]]`).
+    #[arg(long = "auth-key", value_name = "AKID:SECRET")]
+    pub auth_keys: Vec<String>,
+    /// Accepted for DynamoDB Local compatibility (`-disableTelemetry`): Meridian sends no
+    /// telemetry.
+    #[arg(long = "disable-telemetry", hide = true)]
+    pub disable_telemetry: bool,
     /// Accepted for DynamoDB Local compatibility and ignored.
     #[arg(long = "delay-transient-statuses", hide = true)]
     pub delay_transient_statuses: bool,
@@ -321,11 +356,34 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
                 "-cors" => "--cors",
                 "-delayTransientStatuses" => "--delay-transient-statuses",
                 "-optimizeDbBeforeStartup" => "--optimize-db-before-startup",
+                "-disableTelemetry" => "--disable-telemetry",
+                "-version" => "--version",
+                "-help" => "--help",
                 _ => return arg,
             };
             mapped.to_owned()
         })
         .collect()
+}
+
+/// Refuses what DynamoDB Local refuses before anything is parsed: `-dbPath` together with
+/// `-inMemory` (either may be spelled Meridian's way when the other is DynamoDB Local's).
+pub fn dynamodb_local_conflict(args: &[String]) -> Option<&'static str> {
+    let has = |names: &[&str]| args.iter().any(|a| names.contains(&a.as_str()));
+    let conflict = (has(&["-dbPath"]) && has(&["-inMemory", "--in-memory"]))
+        || (has(&["-inMemory"]) && has(&["--data-dir"]));
+    conflict.then_some(DB_PATH_WITH_IN_MEMORY)
+}
+
+/// Parses the process's arguments; exits 1 with DynamoDB Local's message on the conflicts
+/// it refuses, and as clap does on errors, `--help` and `--version`.
+pub fn parse() -> Cli {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(message) = dynamodb_local_conflict(&args) {
+        eprintln!("{message}");
+        std::process::exit(1);
+    }
+    Cli::parse_from(normalize_args(args))
 }
 
 #[cfg(test)]
@@ -345,6 +403,48 @@ mod tests {
         assert!(cli.serve.shared_db);
         let cli = parse(&["meridian", "-dbPath", "/tmp/x"]);
         assert_eq!(cli.serve.data_dir, Some(PathBuf::from("/tmp/x")));
+    }
+
+    #[test]
+    fn t10_dynamodb_local_launcher_flags() {
+        let cli = parse(&["meridian", "-inMemory", "-disableTelemetry", "-sharedDb"]);
+        assert!(cli.serve.disable_telemetry && cli.serve.in_memory);
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            dynamodb_local_conflict(&args(&["meridian", "-dbPath", "/x", "-inMemory"])),
+            Some(DB_PATH_WITH_IN_MEMORY)
+        );
+        assert!(
+            dynamodb_local_conflict(&args(&["meridian", "-inMemory", "--data-dir", "x"])).is_some()
+        );
+        assert!(dynamodb_local_conflict(&args(&["meridian", "-dbPath", "/x"])).is_none());
+        for flag in ["-version", "-help"] {
+            let normalized = normalize_args(args(&["meridian", flag]));
+            let err = Cli::try_parse_from(normalized).unwrap_err();
+            assert_eq!(err.exit_code(), 0, "{flag}");
+        }
+        let help = Cli::try_parse_from(["meridian", "--help"])
+            .unwrap_err()
+            .to_string();
+        for flag in [
+            "-disableTelemetry",
+            "-dbPath",
+            "-inMemory",
+            "--require-auth",
+            "--auth-key",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help");
+        }
+        let cli = parse(&[
+            "meridian",
+            "--require-auth",
+            "--auth-key",
+            "AK:sec",
+            "--auth-key",
+            "B:c",
+        ]);
+        assert!(cli.serve.require_auth);
+        assert_eq!(cli.serve.auth_keys, vec!["AK:sec", "B:c"]);
     }
 
     #[test]

@@ -39,6 +39,37 @@ pub struct FileConfig {
     /// The API listener's limits and rules.
     #[serde(default)]
     pub api: ApiSection,
+    /// Request signing (SigV4): off unless `require = true` or `--require-auth`.
+    #[serde(default)]
+    pub auth: AuthSection,
+}
+
+/// `[auth]`: verify AWS Signature Version 4 on every DynamoDB and Streams request.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// Refuse requests that are not signed with one of `keys` (see `--require-auth`).
+    pub require: Option<bool>,
+    /// The access keys requests may be signed with.
+    #[serde(default)]
+    pub keys: Vec<AccessKeySection>,
+}
+
+/// One `[[auth.keys]]` entry.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKeySection {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for AccessKeySection {
+    // Never print the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeySection")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[api]`: the DynamoDB listener's limits and rules; flags win over these.
@@ -84,16 +115,23 @@ pub struct ApiConfig {
     pub admin_secret_source: AdminSecretSource,
     /// Serve the web console on a non-loopback address too.
     pub console_bind_any: bool,
+    /// The access keys every request must be signed with; `None`: signatures are not
+    /// checked.
+    pub auth: Option<std::sync::Arc<api::AccessKeys>>,
 }
 
 impl ApiConfig {
     /// Merges flags (which win), `MERIDIAN_ADMIN_SECRET`, the file's `[api]` and the cluster
     /// secret.
     pub fn resolve(args: &ServeArgs, node: &NodeConfig) -> Result<ApiConfig, ConfigError> {
-        let file = match &args.config {
-            Some(path) => FileConfig::load(path)?.api,
-            None => ApiSection::default(),
+        let (file, auth_file) = match &args.config {
+            Some(path) => {
+                let loaded = FileConfig::load(path)?;
+                (loaded.api, loaded.auth)
+            }
+            None => (ApiSection::default(), AuthSection::default()),
         };
+        let auth = resolve_auth(args, auth_file)?;
         let configured = args
             .admin_secret
             .clone()
@@ -129,6 +167,7 @@ impl ApiConfig {
             admin_secret,
             admin_secret_source,
             console_bind_any: args.console_bind_any || file.console_bind_any.unwrap_or(false),
+            auth,
         };
         if config.max_connections == 0 {
             return Err(ConfigError::Api(
@@ -140,6 +179,42 @@ impl ApiConfig {
         }
         Ok(config)
     }
+}
+
+/// The keys of `[[auth.keys]]` and `--auth-key`, when `--require-auth` or `[auth] require`
+/// turns checking on.
+fn resolve_auth(
+    args: &ServeArgs,
+    file: AuthSection,
+) -> Result<Option<std::sync::Arc<api::AccessKeys>>, ConfigError> {
+    let bad = |e: api::AccessKeyError| ConfigError::Auth(e.to_string());
+    let mut pairs: Vec<(String, String)> = file
+        .keys
+        .into_iter()
+        .map(|k| (k.access_key_id, k.secret_access_key))
+        .collect();
+    for spec in &args.auth_keys {
+        pairs.push(api::AccessKeys::parse_pair(spec).map_err(bad)?);
+    }
+    let keys = api::AccessKeys::new(pairs).map_err(bad)?;
+    let require = args.require_auth || file.require.unwrap_or(false);
+    if !require {
+        if !keys.is_empty() {
+            tracing::warn!(
+                "access keys are configured but signatures are not checked: add \
+                 --require-auth (or [auth] require = true)"
+            );
+        }
+        return Ok(None);
+    }
+    if keys.is_empty() {
+        return Err(ConfigError::Auth(
+            "--require-auth needs at least one access key: --auth-key AKID:SECRET or \
+             [[auth.keys]] in the config file"
+                .into(),
+        ));
+    }
+    Ok(Some(std::sync::Arc::new(keys)))
 }
 
 /// `[ttl]`: the region leader's sweeper of expired items.
@@ -271,6 +346,8 @@ pub enum ConfigError {
     Replication(String),
     #[error("invalid [api]: {0}")]
     Api(String),
+    #[error("invalid [auth]: {0}")]
+    Auth(String),
 }
 
 /// A multi-node region's group, resolved and validated.
