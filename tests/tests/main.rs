@@ -17,6 +17,7 @@ mod expressions;
 mod failover;
 mod fidelity;
 mod global;
+mod http_fidelity;
 mod index_backfill;
 mod index_validation;
 mod indexes;

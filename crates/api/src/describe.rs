@@ -44,6 +44,47 @@ pub(crate) struct TableDescription<'a> {
     /// Present on a table created by a restore.
     #[serde(skip_serializing_if = "Option::is_none")]
     restore_summary: Option<crate::backups::RestoreSummaryWire>,
+    warm_throughput: WarmThroughput,
+}
+
+/// DynamoDB's warm throughput of a new on-demand table (and of a new on-demand GSI): the
+/// read units per second it serves at once.
+pub(crate) const ON_DEMAND_WARM_READ_UNITS: u64 = 12_000;
+/// The write units per second of [`ON_DEMAND_WARM_READ_UNITS`]' table.
+pub(crate) const ON_DEMAND_WARM_WRITE_UNITS: u64 = 4_000;
+
+/// WarmThroughput of a table or a global secondary index, as DescribeTable reports it: for
+/// on-demand, DynamoDB's starting values (12,000 reads and 4,000 writes per second); for
+/// provisioned capacity, the provisioned units (DynamoDB raises warm throughput to the
+/// highest throughput provisioned). Meridian does not throttle, so these are what clients
+/// and tools such as Terraform read, not a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct WarmThroughput {
+    read_units_per_second: u64,
+    write_units_per_second: u64,
+    status: &'static str,
+}
+
+impl WarmThroughput {
+    /// The warm throughput of a table or index in `billing` mode with these provisioned
+    /// units, in `status`.
+    pub(crate) fn of(billing: BillingMode, read: u64, write: u64, status: &'static str) -> Self {
+        let (read, write) = match billing {
+            BillingMode::PayPerRequest => (ON_DEMAND_WARM_READ_UNITS, ON_DEMAND_WARM_WRITE_UNITS),
+            BillingMode::Provisioned => (read.max(1), write.max(1)),
+        };
+        WarmThroughput {
+            read_units_per_second: read,
+            write_units_per_second: write,
+            status,
+        }
+    }
+
+    /// (ReadUnitsPerSecond, WriteUnitsPerSecond).
+    pub(crate) fn units(&self) -> (u64, u64) {
+        (self.read_units_per_second, self.write_units_per_second)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -168,6 +209,12 @@ impl<'a> TableDescription<'a> {
             global_secondary_indexes,
             local_secondary_indexes,
             restore_summary: None,
+            warm_throughput: WarmThroughput::of(
+                meta.billing_mode,
+                p.read_capacity_units,
+                p.write_capacity_units,
+                meta.status.as_str(),
+            ),
         }
     }
 
@@ -181,6 +228,7 @@ impl<'a> TableDescription<'a> {
     /// CREATING).
     pub(crate) fn with_status_name(mut self, status: &'static str) -> Self {
         self.table_status = status;
+        self.warm_throughput.status = status;
         self
     }
 
@@ -198,6 +246,7 @@ impl<'a> TableDescription<'a> {
     /// Overrides the status (DeleteTable answers with DELETING).
     pub(crate) fn with_status(mut self, status: TableStatus) -> Self {
         self.table_status = status.as_str();
+        self.warm_throughput.status = status.as_str();
         self
     }
 }
@@ -277,9 +326,28 @@ pub(crate) mod tests {
                     "LastUpdateToPayPerRequestDateTime": 1_700_000_000.5
                 },
                 "DeletionProtectionEnabled": false,
-                "TableClassSummary": {"TableClass": "STANDARD"}
+                "TableClassSummary": {"TableClass": "STANDARD"},
+                "WarmThroughput": {
+                    "ReadUnitsPerSecond": 12_000, "WriteUnitsPerSecond": 4_000, "Status": "ACTIVE"
+                }
             })
         );
+    }
+
+    #[test]
+    fn t10_warm_throughput_follows_billing_mode() {
+        let mut meta = sample_meta();
+        meta.billing_mode = BillingMode::Provisioned;
+        meta.provisioned.read_capacity_units = 7;
+        meta.provisioned.write_capacity_units = 3;
+        let value = serde_json::to_value(TableDescription::new(&meta, 0, 0)).unwrap();
+        assert_eq!(
+            value["WarmThroughput"],
+            json!({"ReadUnitsPerSecond": 7, "WriteUnitsPerSecond": 3, "Status": "ACTIVE"})
+        );
+        let deleting = TableDescription::new(&meta, 0, 0).with_status(TableStatus::Deleting);
+        let value = serde_json::to_value(deleting).unwrap();
+        assert_eq!(value["WarmThroughput"]["Status"], "DELETING");
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub(crate) struct IndexDescription<'a> {
     index_size_bytes: u64,
     item_count: u64,
     index_arn: String,
+    /// Global indexes only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warm_throughput: Option<crate::describe::WarmThroughput>,
 }
 
 /// Describes a table's global and local indexes, with statistics from `stats`.
@@ -123,6 +126,15 @@ pub(crate) fn describe<'a>(
             index_size_bytes: size_bytes,
             item_count,
             index_arn: index.arn(meta),
+            warm_throughput: global.then(|| {
+                let p = index.provisioned;
+                crate::describe::WarmThroughput::of(
+                    meta.billing_mode,
+                    p.map_or(0, |p| p.read_capacity_units),
+                    p.map_or(0, |p| p.write_capacity_units),
+                    index.status.as_str(),
+                )
+            }),
         }
     };
     (

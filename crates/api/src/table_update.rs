@@ -11,7 +11,8 @@ use crate::error::ApiError;
 use crate::request::{json_body, propose};
 use crate::tables::{
     expect_table, load, throughput, StreamSpecificationWire, TableDescriptionOutput,
-    ThroughputWire, BILLING_MODES, BILLING_MODES_SHOWN, TABLE_CLASSES, TABLE_CLASSES_SHOWN,
+    ThroughputWire, WarmThroughputWire, BILLING_MODES, BILLING_MODES_SHOWN, TABLE_CLASSES,
+    TABLE_CLASSES_SHOWN,
 };
 use crate::validate::Violations;
 use crate::wire::parse_body;
@@ -31,6 +32,7 @@ struct UpdateTableWire {
     #[serde(rename = "SSESpecification")]
     sse_specification: Option<Value>,
     attribute_definitions: Option<Value>,
+    warm_throughput: Option<WarmThroughputWire>,
 }
 
 /// A validated UpdateTable.
@@ -45,6 +47,8 @@ pub struct UpdateTable {
     /// StreamSpecification: enable with a view type, or disable (None).
     stream: Option<Option<model::StreamViewType>>,
     replica_updates: Vec<crate::global::ReplicaUpdate>,
+    /// A requested WarmThroughput (reads, writes per second), checked against the table's.
+    warm: Option<(Option<u64>, Option<u64>)>,
 }
 
 /// Decodes UpdateTable.
@@ -68,6 +72,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         TABLE_CLASSES,
         TABLE_CLASSES_SHOWN,
     );
+    let warm = wire.warm_throughput.as_ref().map(|w| w.check(&mut v));
     v.finish()?;
     let indexes = crate::index_updates::decode_updates(
         wire.global_secondary_index_updates.as_ref(),
@@ -99,7 +104,8 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         && wire.stream_specification.is_none()
         && wire.sse_specification.is_none()
         && replica_updates.is_empty()
-        && indexes.is_empty();
+        && indexes.is_empty()
+        && warm.is_none();
     if nothing {
         return Err(ApiError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
@@ -114,6 +120,7 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         indexes,
         stream,
         replica_updates,
+        warm,
     })
 }
 
@@ -121,6 +128,31 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
 /// against the local replica first.
 pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<u8>, ApiError> {
     let current = load(region, &req.name)?;
+    if let Some(warm) = req.warm {
+        let now = crate::describe::WarmThroughput::of(
+            current.billing_mode,
+            current.provisioned.read_capacity_units,
+            current.provisioned.write_capacity_units,
+            "ACTIVE",
+        );
+        WarmThroughputWire::check_against(warm, now.units())?;
+    }
+    let only_warm = req.warm.is_some()
+        && req.billing_mode.is_none()
+        && req.provisioned.is_none()
+        && req.deletion_protection.is_none()
+        && req.table_class.is_none()
+        && req.indexes.is_empty()
+        && req.stream.is_none()
+        && req.replica_updates.is_empty();
+    if only_warm {
+        // Meridian does not throttle: there is nothing to warm, and nothing to propose.
+        let stats = table::table_stats(region.store(), &current)?;
+        return json_body(&TableDescriptionOutput {
+            table_description: TableDescription::new(&current, stats.item_count, stats.size_bytes)
+                .with_indexes(&current, &crate::index_views::stats_of(region.store())),
+        });
+    }
     if !req.replica_updates.is_empty() {
         let others = req.billing_mode.is_some()
             || req.provisioned.is_some()

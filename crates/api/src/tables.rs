@@ -46,6 +46,60 @@ struct CreateTableWire {
     global_secondary_indexes: Option<Value>,
     local_secondary_indexes: Option<Value>,
     stream_specification: Option<StreamSpecificationWire>,
+    warm_throughput: Option<WarmThroughputWire>,
+}
+
+/// A requested WarmThroughput (CreateTable, UpdateTable).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct WarmThroughputWire {
+    read_units_per_second: Option<i64>,
+    write_units_per_second: Option<i64>,
+}
+
+impl WarmThroughputWire {
+    /// Checks the members (at least 1 each; at least one given). Returns the requested
+    /// (reads, writes) per second.
+    pub(crate) fn check(&self, v: &mut Violations) -> (Option<u64>, Option<u64>) {
+        let mut unit = |field: &str, value: Option<i64>| {
+            let value = value?;
+            v.at_least(field, value, 1);
+            u64::try_from(value).ok().filter(|u| *u >= 1)
+        };
+        let read = unit(
+            "warmThroughput.readUnitsPerSecond",
+            self.read_units_per_second,
+        );
+        let write = unit(
+            "warmThroughput.writeUnitsPerSecond",
+            self.write_units_per_second,
+        );
+        (read, write)
+    }
+
+    /// Refuses a request for less than the table's warm throughput now (DynamoDB only
+    /// raises warm throughput) or for no value at all.
+    pub(crate) fn check_against(
+        requested: (Option<u64>, Option<u64>),
+        current: (u64, u64),
+    ) -> Result<(), ApiError> {
+        if requested == (None, None) {
+            return Err(ApiError::validation(
+                "One or more parameter values were invalid: WarmThroughput must specify \
+                 ReadUnitsPerSecond, WriteUnitsPerSecond or both",
+            ));
+        }
+        let lower = |asked: Option<u64>, now: u64| asked.is_some_and(|a| a < now);
+        if lower(requested.0, current.0) || lower(requested.1, current.1) {
+            return Err(ApiError::validation(format!(
+                "One or more parameter values were invalid: WarmThroughput cannot be lower \
+                 than the current warm throughput ({} ReadUnitsPerSecond, {} \
+                 WriteUnitsPerSecond)",
+                current.0, current.1
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,7 +245,12 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
         wire.global_secondary_indexes.as_ref(),
         wire.local_secondary_indexes.as_ref(),
     )?;
+    let warm = wire.warm_throughput.as_ref().map(|w| w.check(&mut v));
     v.finish()?;
+    if let Some(warm) = warm {
+        // Any value of at least 1 raises a new table's warm throughput; none is lower.
+        WarmThroughputWire::check_against(warm, (0, 0))?;
+    }
 
     let stream = crate::streams::stream_spec(wire.stream_specification.as_ref())?.flatten();
     let key_schema = key_schema(&keys, &definitions, indexes.any())?;
