@@ -185,7 +185,14 @@ fn parse_expressions(wire: &PageWire, is_query: bool) -> Result<Parsed, ApiError
             ("AttributesToGet", present(&wire.attributes_to_get)),
             legacy_filter,
             ("ConditionalOperator", wire.conditional_operator.is_some()),
-            ("KeyConditions", is_query && present(&wire.key_conditions)),
+            // DynamoDB lets KeyConditions go with FilterExpression and ProjectionExpression;
+            // only KeyConditionExpression conflicts with it.
+            (
+                "KeyConditions",
+                is_query
+                    && present(&wire.key_conditions)
+                    && wire.key_condition_expression.is_some(),
+            ),
         ],
         &[
             ("ProjectionExpression", wire.projection_expression.is_some()),

@@ -25,7 +25,52 @@ pub(crate) struct TagWire {
     value: Option<String>,
 }
 
-/// Validates a Tags list into a map (a later duplicate key wins, as DynamoDB does).
+/// The prefix of the tags AWS assigns, which a user can neither add nor remove (in any case).
+const RESERVED_TAG_PREFIX: &str = "aws:";
+
+/// DynamoDB's tag character set: letters, numbers, white space and `+ - = . _ : /`.
+fn tag_text_allowed(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "+-=._:/".contains(c))
+}
+
+fn reserved_tag_key(key: &str) -> bool {
+    key.get(..RESERVED_TAG_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(RESERVED_TAG_PREFIX))
+}
+
+/// The tagging restrictions beyond the members' lengths: the character set and the reserved
+/// `aws:` prefix.
+fn check_tag_key(key: &str) -> Result<(), ApiError> {
+    if reserved_tag_key(key) {
+        return Err(reserved_key_error(key));
+    }
+    if !tag_text_allowed(key) {
+        return Err(ApiError::Validation(format!(
+            "One or more parameter values were invalid: Invalid characters in tag key: {key}"
+        )));
+    }
+    Ok(())
+}
+
+fn reserved_key_error(key: &str) -> ApiError {
+    ApiError::Validation(format!(
+        "One or more parameter values were invalid: Tag keys starting with 'aws:' are reserved for system use: {key}"
+    ))
+}
+
+fn check_tag_value(value: &str) -> Result<(), ApiError> {
+    if !tag_text_allowed(value) {
+        return Err(ApiError::Validation(format!(
+            "One or more parameter values were invalid: Invalid characters in tag value: {value}"
+        )));
+    }
+    Ok(())
+}
+
+/// Validates a Tags list into a map (a later duplicate key wins, as DynamoDB does). Member
+/// constraint violations are recorded in `v`; the tagging restrictions are checked once the
+/// members are well formed.
 pub(crate) fn decode_tags(
     v: &mut Violations,
     tags: &[TagWire],
@@ -55,6 +100,14 @@ pub(crate) fn decode_tags(
         }
         if let (Some(key), Some(value)) = (key, value) {
             out.insert(key.clone(), value.clone());
+        }
+    }
+    if v.is_empty() {
+        for tag in tags {
+            if let (Some(key), Some(value)) = (&tag.key, &tag.value) {
+                check_tag_key(key)?;
+                check_tag_value(value)?;
+            }
         }
     }
     if out.len() > TAGS_PER_RESOURCE_MAX {
@@ -136,6 +189,11 @@ pub(crate) fn decode_tag(body: &[u8]) -> Result<TagResource, ApiError> {
         Some(tags) => decode_tags(&mut v, tags)?,
     };
     v.finish()?;
+    if wire.tags.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::validation(
+            "Atleast one Tag needs to be provided as Input.",
+        ));
+    }
     Ok(TagResource {
         arn: wire.resource_arn.unwrap_or_default(),
         tags,
@@ -191,6 +249,17 @@ pub(crate) fn decode_untag(body: &[u8]) -> Result<UntagResource, ApiError> {
         }
     }
     v.finish()?;
+    let keys = wire.tag_keys.as_deref().unwrap_or_default();
+    if keys.is_empty() {
+        return Err(ApiError::validation(
+            "Atleast one Tag Key needs to be provided as Input.",
+        ));
+    }
+    // Removing a key that is not there is no error, whatever its characters; the tags AWS
+    // assigns cannot be removed.
+    if let Some(key) = keys.iter().find(|k| reserved_tag_key(k)) {
+        return Err(reserved_key_error(key));
+    }
     Ok(UntagResource {
         arn: wire.resource_arn.unwrap_or_default(),
         keys: wire.tag_keys.unwrap_or_default(),
@@ -254,4 +323,95 @@ pub(crate) fn list_tags(region: &dyn Region, req: &ListTags) -> Result<Vec<u8>, 
             .map(|(key, value)| Tag { key, value })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag_error(body: serde_json::Value) -> String {
+        match decode_tag(&serde_json::to_vec(&body).unwrap()) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("expected an error, got {r:?}"),
+        }
+    }
+
+    fn untag_error(body: serde_json::Value) -> String {
+        match decode_untag(&serde_json::to_vec(&body).unwrap()) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("expected an error, got {r:?}"),
+        }
+    }
+
+    const ARN: &str = "arn:aws:dynamodb:us-east-1:000000000000:table/t";
+
+    #[test]
+    fn t10_tagging_restrictions() {
+        let tags = |tags: serde_json::Value| serde_json::json!({"ResourceArn": ARN, "Tags": tags});
+        assert_eq!(
+            tag_error(tags(serde_json::json!([]))),
+            "Atleast one Tag needs to be provided as Input."
+        );
+        assert_eq!(
+            tag_error(tags(serde_json::json!([{"Key": "aws:owner", "Value": "x"}]))),
+            "One or more parameter values were invalid: Tag keys starting with 'aws:' are reserved for system use: aws:owner"
+        );
+        assert_eq!(
+            tag_error(tags(serde_json::json!([{"Key": "AWS:owner", "Value": "x"}]))),
+            "One or more parameter values were invalid: Tag keys starting with 'aws:' are reserved for system use: AWS:owner"
+        );
+        assert_eq!(
+            tag_error(tags(serde_json::json!([{"Key": "a!", "Value": "x"}]))),
+            "One or more parameter values were invalid: Invalid characters in tag key: a!"
+        );
+        assert_eq!(
+            tag_error(tags(serde_json::json!([{"Key": "a", "Value": "x;y"}]))),
+            "One or more parameter values were invalid: Invalid characters in tag value: x;y"
+        );
+        // Length violations come first, all of them together.
+        assert_eq!(
+            tag_error(tags(serde_json::json!([{"Key": "a!", "Value": "x"}, {"Key": "", "Value": "v".repeat(257)}]))),
+            format!(
+                "2 validation errors detected: Value '' at 'tags.2.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1; Value '{}' at 'tags.2.member.value' failed to satisfy constraint: Member must have length less than or equal to 256",
+                "v".repeat(257)
+            )
+        );
+        let many: Vec<serde_json::Value> = (0..51)
+            .map(|i| serde_json::json!({"Key": format!("k{i}"), "Value": "v"}))
+            .collect();
+        assert_eq!(
+            tag_error(tags(serde_json::Value::Array(many))),
+            "The number of tags on a resource cannot exceed 50"
+        );
+        // Every documented character is allowed, in keys and values; an empty value too.
+        let ok = decode_tag(
+            &serde_json::to_vec(&tags(serde_json::json!([
+                {"Key": "Team name +-=._:/ 1", "Value": ""},
+                {"Key": "ключ", "Value": "значение 2"},
+                {"Key": "dup", "Value": "first"},
+                {"Key": "dup", "Value": "second"}
+            ])))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(ok.tags.len(), 3);
+        assert_eq!(ok.tags["dup"], "second", "a later duplicate wins");
+    }
+
+    #[test]
+    fn t10_untagging_restrictions() {
+        let keys =
+            |keys: serde_json::Value| serde_json::json!({"ResourceArn": ARN, "TagKeys": keys});
+        assert_eq!(
+            untag_error(keys(serde_json::json!([]))),
+            "Atleast one Tag Key needs to be provided as Input."
+        );
+        assert_eq!(
+            untag_error(keys(serde_json::json!(["team", "aws:cloudformation:stack-name"]))),
+            "One or more parameter values were invalid: Tag keys starting with 'aws:' are reserved for system use: aws:cloudformation:stack-name"
+        );
+        assert!(
+            decode_untag(&serde_json::to_vec(&keys(serde_json::json!(["a!"]))).unwrap()).is_ok()
+        );
+    }
 }

@@ -133,7 +133,6 @@ impl Violations {
     }
 
     /// Whether nothing was recorded.
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -234,9 +234,12 @@ pub fn query(store: &Store, input: &QueryInput) -> ReadResult<PageOutput> {
     }
     if let Some(start) = &input.exclusive_start_key {
         let key = match key_of_request(schema, start) {
-            Ok(key) if key.partition == partition => key,
+            Ok(key) => key,
             _ => return Ok(Err(Rejection::validation("The provided starting key is invalid: The provided key element does not match the schema"))),
         };
+        if let Err(r) = check_start_in_query(schema, &partition, sort, start) {
+            return Ok(Err(r));
+        }
         let start_key = key.storage_key(&meta);
         if input.forward {
             lower = Bound::Excluded(start_key);
@@ -269,7 +272,15 @@ pub fn scan(store: &Store, input: &ScanInput) -> ReadResult<PageOutput> {
     let mut lower = Bound::Included(prefix.clone());
     if let Some(start) = &input.exclusive_start_key {
         match key_of_request(&meta.key_schema, start) {
-            Ok(key) => lower = Bound::Excluded(key.storage_key(&meta)),
+            Ok(key) => {
+                if let Some(segment) = input.segment {
+                    let prefix = storage::keys::partition_prefix(&meta.id, &key.partition);
+                    if let Err(r) = check_start_in_segment(&prefix, segment) {
+                        return Ok(Err(r));
+                    }
+                }
+                lower = Bound::Excluded(key.storage_key(&meta));
+            }
             Err(_) => {
                 return Ok(Err(Rejection::validation(
                     "The provided starting key is invalid: The provided key element does not match the schema",
@@ -295,6 +306,79 @@ pub fn scan(store: &Store, input: &ScanInput) -> ReadResult<PageOutput> {
         input.limit,
         in_segment,
     )
+}
+
+/// DynamoDB's refusals of a Query's ExclusiveStartKey (already checked against the key
+/// schema) that lies outside what the query reads: a sort key the sort key condition excludes,
+/// or another partition.
+pub(crate) fn check_start_in_query(
+    schema: &KeySchema,
+    partition: &AttributeValue,
+    sort: Option<&KeyOp>,
+    start: &Item,
+) -> Result<(), Rejection> {
+    let same_partition = start.get(&schema.partition.name) == Some(partition);
+    match (sort, schema.sort.as_ref()) {
+        (Some(op), Some(sort_attr)) => {
+            if start
+                .get(&sort_attr.name)
+                .is_some_and(|v| !key_op_matches(op, v))
+            {
+                return Err(Rejection::validation(
+                    "The provided starting key does not match the range key predicate",
+                ));
+            }
+            // DynamoDB's wording when the sort key fits but the partition does not.
+            if !same_partition {
+                return Err(Rejection::validation(
+                    "The query can return at most one row and cannot be restarted",
+                ));
+            }
+        }
+        _ if !same_partition => return Err(Rejection::validation(
+            "The provided starting key is outside query boundaries based on provided conditions",
+        )),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether a sort key value satisfies a sort key condition (of the same scalar type).
+fn key_op_matches(op: &KeyOp, v: &AttributeValue) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let cmp = |bound: &AttributeValue| {
+        (std::mem::discriminant(v) == std::mem::discriminant(bound))
+            .then(|| compare_scalar(v, bound))
+    };
+    match op {
+        KeyOp::Eq(b) => cmp(b) == Some(Equal),
+        KeyOp::Lt(b) => cmp(b) == Some(Less),
+        KeyOp::Le(b) => matches!(cmp(b), Some(Less | Equal)),
+        KeyOp::Gt(b) => cmp(b) == Some(Greater),
+        KeyOp::Ge(b) => matches!(cmp(b), Some(Greater | Equal)),
+        KeyOp::Between(lo, hi) => {
+            matches!(cmp(lo), Some(Greater | Equal)) && matches!(cmp(hi), Some(Less | Equal))
+        }
+        KeyOp::BeginsWith(prefix) => match (v, prefix) {
+            (AttributeValue::S(s), AttributeValue::S(p)) => s.starts_with(p.as_str()),
+            (AttributeValue::B(s), AttributeValue::B(p)) => s.starts_with(p),
+            _ => false,
+        },
+    }
+}
+
+/// DynamoDB's refusal of a parallel Scan's ExclusiveStartKey whose partition (given encoded,
+/// as `segment_of` takes it) belongs to another segment.
+pub(crate) fn check_start_in_segment(
+    encoded_partition: &[u8],
+    (segment, total): (u32, u32),
+) -> Result<(), Rejection> {
+    if segment_of(encoded_partition, total) == segment {
+        return Ok(());
+    }
+    Err(Rejection::validation(format!(
+        "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: {segment}"
+    )))
 }
 
 /// Which of `total` segments a partition belongs to (FNV-1a of its encoded key).

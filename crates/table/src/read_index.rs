@@ -244,13 +244,13 @@ pub(crate) fn query(
         }
     }
     if let Some(start) = &input.exclusive_start_key {
-        if start.get(&schema.partition.name) != Some(&partition) {
-            return Ok(Err(invalid_start_key()));
-        }
         let key = match start_key(meta, index, start) {
             Ok(key) => key,
             Err(r) => return Ok(Err(r)),
         };
+        if let Err(r) = crate::read::check_start_in_query(schema, &partition, sort, start) {
+            return Ok(Err(r));
+        }
         if input.forward {
             lower = Bound::Excluded(key);
         } else {
@@ -296,6 +296,14 @@ pub(crate) fn scan(
         match start_key(meta, index, start) {
             Ok(key) => lower = Bound::Excluded(key),
             Err(r) => return Ok(Err(r)),
+        }
+        if let (Some(segment), Some(pk)) =
+            (input.segment, start.get(&index.key_schema.partition.name))
+        {
+            let prefix = partition_prefix(index, pk);
+            if let Err(r) = crate::read::check_start_in_segment(&prefix, segment) {
+                return Ok(Err(r));
+            }
         }
     }
     let iter = store.range(Space::Indexes, lower, successor(prefix), false);
