@@ -869,6 +869,34 @@ mod tests {
         assert!(err(&text).starts_with("Statement wasn't well formed"));
     }
 
+    proptest::proptest! {
+        /// Whatever the text, parsing answers (a statement or a ValidationException) and
+        /// never panics.
+        #[test]
+        fn arbitrary_text_never_panics(text in "[ -~é€\\n]{0,80}") {
+            if let Err(e) = parse(&text) {
+                proptest::prop_assert!(matches!(e, ApiError::Validation(_)));
+            }
+        }
+
+        /// Statement-shaped noise: keywords, quotes and punctuation in random order.
+        #[test]
+        fn token_soup_never_panics(words in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "SELECT", "*", "FROM", "\"t\"", ".", "WHERE", "a", "=", "?", "'s'", "1.5e3",
+                "AND", "OR", "NOT", "(", ")", "[", "]", "{", "}", "<<", ">>", ":", ",", "IN",
+                "BETWEEN", "IS", "MISSING", "INSERT", "INTO", "VALUE", "UPDATE", "SET", "REMOVE",
+                "DELETE", "RETURNING", "ALL", "OLD", "EXISTS", "-", "+", "'", "\"",
+            ]),
+            0..24,
+        )) {
+            let text = words.join(" ");
+            if let Err(e) = parse(&text) {
+                proptest::prop_assert!(matches!(e, ApiError::Validation(_)));
+            }
+        }
+    }
+
     #[test]
     fn comments_and_semicolon() {
         ok("SELECT * -- all of it\nFROM t /* the table */ ;");
