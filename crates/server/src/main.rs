@@ -138,12 +138,16 @@ fn serve(args: &ServeArgs, started: Instant) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.api_addr))?;
         let addr = listener.local_addr()?;
-        if !addr.ip().is_loopback() {
+        if !addr.ip().is_loopback() && api_config.auth.is_none() {
             tracing::warn!(
                 %addr,
                 "the DynamoDB API listens on a non-loopback address: anyone who can reach it \
-                 can read and write every table (no request signature is checked)"
+                 can read and write every table (no request signature is checked; see \
+                 --require-auth)"
             );
+        }
+        if let Some(keys) = &api_config.auth {
+            tracing::info!(access_keys = keys.len(), "SigV4 signatures are verified");
         }
         match api_config.admin_secret_source {
             AdminSecretSource::Generated => tracing::warn!(
