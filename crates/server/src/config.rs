@@ -596,6 +596,41 @@ impl ClusterConfig {
 mod tests {
     use super::*;
 
+    #[test]
+    fn t10_auth_section_and_flags() {
+        let file: FileConfig = toml::from_str(
+            "[auth]\nrequire = true\n[[auth.keys]]\naccess_key_id = \"AKIDFILE\"\n\
+             secret_access_key = \"file-secret\"\n",
+        )
+        .unwrap();
+        assert!(!format!("{:?}", file.auth).contains("file-secret"));
+        let args = ServeArgs {
+            auth_keys: vec!["AKIDFLAG:flag:secret".into()],
+            ..ServeArgs::default()
+        };
+        let keys = resolve_auth(&args, file.auth.clone()).unwrap().unwrap();
+        assert_eq!(keys.len(), 2);
+        // Keys alone do not turn checking on.
+        assert_eq!(resolve_auth(&args, AuthSection::default()).unwrap(), None);
+        // Checking on with no key, a malformed key, or one key twice: refused.
+        let on = ServeArgs {
+            require_auth: true,
+            ..ServeArgs::default()
+        };
+        assert!(resolve_auth(&on, AuthSection::default()).is_err());
+        let malformed = ServeArgs {
+            require_auth: true,
+            auth_keys: vec!["no-colon".into()],
+            ..ServeArgs::default()
+        };
+        assert!(resolve_auth(&malformed, AuthSection::default()).is_err());
+        let twice = ServeArgs {
+            auth_keys: vec!["AKIDFILE:x".into()],
+            ..ServeArgs::default()
+        };
+        assert!(resolve_auth(&twice, file.auth).is_err());
+    }
+
     fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
