@@ -16,6 +16,7 @@ mod errors;
 mod expressions;
 mod failover;
 mod fidelity;
+mod fidelity_two;
 mod global;
 mod http_fidelity;
 mod index_backfill;
