@@ -265,9 +265,13 @@ async fn t10_health_metrics_cors_host_and_admin_secret() {
     let (status, _, body) = get(port, "/");
     assert_eq!(status, 200);
     assert!(body.starts_with("healthy"), "{body}");
+    // `/metrics` is real metrics (issue 12), never a "healthy" text.
     let (status, _, body) = get(port, "/metrics");
-    assert_eq!(status, 404, "{body}");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("# TYPE meridian_build_info gauge"), "{body}");
     assert!(!body.contains("healthy"), "{body}");
+    let (status, _, body) = get(port, "/nothing-here");
+    assert_eq!(status, 404, "{body}");
 
     eprintln!("--- CORS: only the listed origin");
     let preflight = |origin: &str| {
