@@ -6,12 +6,8 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
-use meridian_tests::free_port;
-use meridian_tests::{client_in_region, Server, REGION};
+use aws_sdk_dynamodb::types::AttributeValue;
+use meridian_tests::{client_in_region, create_simple_table, free_port, Server, REGION};
 
 /// A GET on loopback: (status, headers lower-cased, body).
 async fn get(port: u16, path: &str) -> (u16, String, String) {
@@ -85,35 +81,11 @@ fn value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn make_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    client
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("definition"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
-}
-
 #[tokio::test]
 async fn t10_a_single_node_serves_request_raft_and_storage_metrics_that_promtool_accepts() {
     let server = Server::start().await;
     let client = server.client();
-    make_table(&client, "metered").await;
+    create_simple_table(&client, "metered").await;
     for i in 0..3 {
         client
             .put_item()
@@ -225,7 +197,7 @@ async fn t10_a_dev_lab_serves_every_region_replication_and_chaos_on_its_shared_p
     let lab = dev_lab();
     let east = client_in_region(lab.url(), "us-east-1");
     let west = client_in_region(lab.url(), "eu-west-1");
-    make_table(&east, "everywhere").await;
+    create_simple_table(&east, "everywhere").await;
     east.put_item()
         .table_name("everywhere")
         .item("pk", AttributeValue::S("a".into()))
@@ -394,7 +366,7 @@ async fn t10_a_prometheus_server_scrapes_a_single_node_and_a_dev_lab_with_no_set
     let single = Server::start().await;
     let lab = dev_lab();
     let client = single.client();
-    make_table(&client, "scraped").await;
+    create_simple_table(&client, "scraped").await;
     client
         .put_item()
         .table_name("scraped")
