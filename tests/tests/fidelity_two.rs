@@ -505,12 +505,12 @@ async fn t30_tagging_restrictions() {
     let server = Server::start().await;
     let c = server.client();
     create_simple_table(&c, "tagged").await;
-    let arn = format!("arn:aws:dynamodb:us-east-1:000000000000:table/tagged");
+    let arn = "arn:aws:dynamodb:us-east-1:000000000000:table/tagged";
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
 
     let message = expect_error(
         c.tag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .set_tags(Some(Vec::new()))
             .send()
             .await,
@@ -519,7 +519,7 @@ async fn t30_tagging_restrictions() {
     assert_eq!(message, "Atleast one Tag needs to be provided as Input.");
     let message = expect_error(
         c.tag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .tags(tag("aws:cost-center", "x"))
             .send()
             .await,
@@ -528,7 +528,7 @@ async fn t30_tagging_restrictions() {
     assert!(message.contains("aws:"), "{message}");
     expect_error(
         c.tag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .tags(tag("team#1", "x"))
             .send()
             .await,
@@ -536,7 +536,7 @@ async fn t30_tagging_restrictions() {
     );
     let message = expect_error(
         c.untag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .set_tag_keys(Some(Vec::new()))
             .send()
             .await,
@@ -549,7 +549,7 @@ async fn t30_tagging_restrictions() {
 
     tracing_phase("--- allowed characters, duplicates (the later wins), the 50-tag limit");
     c.tag_resource()
-        .resource_arn(&arn)
+        .resource_arn(arn)
         .tags(tag("team name +-=._:/", ""))
         .tags(tag("dup", "first"))
         .tags(tag("dup", "second"))
@@ -558,14 +558,14 @@ async fn t30_tagging_restrictions() {
         .unwrap();
     let listed = c
         .list_tags_of_resource()
-        .resource_arn(&arn)
+        .resource_arn(arn)
         .send()
         .await
         .unwrap();
     let tags: HashMap<&str, &str> = listed.tags().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(tags.len(), 2);
     assert_eq!(tags["dup"], "second");
-    let mut req = c.tag_resource().resource_arn(&arn);
+    let mut req = c.tag_resource().resource_arn(arn);
     for i in 0..49 {
         req = req.tags(tag(&format!("k{i}"), "v"));
     }

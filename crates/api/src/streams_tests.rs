@@ -552,7 +552,7 @@ async fn t40_describe_stream_start_shard_and_shard_filter() {
         shards_with(json!({"StreamArn": arn, "ExclusiveStartShardId": before}))
             .await
             .unwrap(),
-        [shard.clone()]
+        std::slice::from_ref(&shard)
     );
     assert!(
         shards_with(json!({"StreamArn": arn, "ExclusiveStartShardId": shard}))
