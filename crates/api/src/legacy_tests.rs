@@ -328,3 +328,104 @@ async fn t30_key_conditions_go_with_filter_and_projection_expressions() {
         "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {QueryFilter} Expression parameters: {ProjectionExpression}"
     );
 }
+
+/// The pk numbers a legacy ScanFilter on `v` keeps, over one item per attribute type.
+async fn scan_filter_keeps(r: &crate::LocalRegion, op: &str, args: serde_json::Value) -> Vec<u32> {
+    let mut body = json!({"TableName": "Types", "ScanFilter": {"v": {"ComparisonOperator": op}}});
+    if !args.is_null() {
+        body["ScanFilter"]["v"]["AttributeValueList"] = args;
+    }
+    let page = call(r, "Scan", body)
+        .await
+        .unwrap_or_else(|e| panic!("{op}: {e:?}"));
+    let mut keys: Vec<u32> = page["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["pk"]["N"].as_str().unwrap().parse().unwrap())
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[tokio::test]
+async fn t40_legacy_comparisons_on_every_attribute_type() {
+    let r = region();
+    call(
+        &r,
+        "CreateTable",
+        json!({"TableName": "Types",
+               "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "N"}],
+               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+               "BillingMode": "PAY_PER_REQUEST"}),
+    )
+    .await
+    .unwrap();
+    let values = [
+        json!({"S": "abc"}),
+        json!({"N": "5"}),
+        json!({"B": "YWJj"}),
+        json!({"SS": ["a", "b"]}),
+        json!({"NS": ["1", "2"]}),
+        json!({"L": [{"S": "a"}, {"N": "1"}]}),
+        json!({"M": {"x": {"N": "1"}}}),
+        json!({"BOOL": true}),
+        json!({"NULL": true}),
+    ];
+    for (i, v) in values.iter().enumerate() {
+        call(
+            &r,
+            "PutItem",
+            json!({"TableName": "Types", "Item": {"pk": {"N": (i + 1).to_string()}, "v": v}}),
+        )
+        .await
+        .unwrap();
+    }
+    call(
+        &r,
+        "PutItem",
+        json!({"TableName": "Types", "Item": {"pk": {"N": "10"}}}),
+    )
+    .await
+    .unwrap();
+    let cases: Vec<(&str, serde_json::Value, Vec<u32>)> = vec![
+        ("EQ", json!([{"S": "abc"}]), vec![1]),
+        ("EQ", json!([{"N": "5.0"}]), vec![2]),
+        ("EQ", json!([{"B": "YWJj"}]), vec![3]),
+        ("EQ", json!([{"SS": ["b", "a"]}]), vec![4]),
+        ("EQ", json!([{"NS": ["2", "1"]}]), vec![5]),
+        ("LT", json!([{"N": "6"}]), vec![2]),
+        ("LE", json!([{"N": "5"}]), vec![2]),
+        ("GT", json!([{"S": "ab"}]), vec![1]),
+        ("GE", json!([{"B": "YWJj"}]), vec![3]),
+        ("CONTAINS", json!([{"S": "b"}]), vec![1, 4]),
+        ("CONTAINS", json!([{"N": "1"}]), vec![5, 6]),
+        ("BEGINS_WITH", json!([{"S": "ab"}]), vec![1]),
+        ("BEGINS_WITH", json!([{"B": "YQ=="}]), vec![3]),
+        ("IN", json!([{"S": "x"}, {"S": "abc"}]), vec![1]),
+        ("IN", json!([{"N": "7"}, {"N": "5"}]), vec![2]),
+        ("BETWEEN", json!([{"N": "1"}, {"N": "5"}]), vec![2]),
+        ("BETWEEN", json!([{"S": "a"}, {"S": "b"}]), vec![1]),
+        ("NULL", serde_json::Value::Null, vec![10]),
+        ("NOT_NULL", serde_json::Value::Null, (1..=9).collect()),
+    ];
+    for (op, args, want) in cases {
+        assert_eq!(
+            scan_filter_keeps(&r, op, args.clone()).await,
+            want,
+            "{op} {args}"
+        );
+    }
+    // NE and NOT_CONTAINS keep what EQ and CONTAINS do not match, among the typed items.
+    let ne = scan_filter_keeps(&r, "NE", json!([{"S": "abc"}])).await;
+    assert!(
+        !ne.contains(&1) && (2..=9).all(|k| ne.contains(&k)),
+        "{ne:?}"
+    );
+    let not_contains = scan_filter_keeps(&r, "NOT_CONTAINS", json!([{"S": "b"}])).await;
+    assert!(
+        !not_contains.contains(&1) && !not_contains.contains(&4),
+        "{not_contains:?}"
+    );
+    assert!(not_contains.contains(&6), "the list holds no \"b\"");
+}
