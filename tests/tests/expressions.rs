@@ -788,3 +788,59 @@ async fn t50_projection_paths() {
         .await;
     expect_error(r, "ValidationException");
 }
+
+#[tokio::test]
+async fn t70_deep_but_valid_conditions_run_and_too_many_operators_are_refused() {
+    let (_server, c) = setup().await;
+    put(
+        &c,
+        HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("deep".into())),
+            ("a".to_owned(), AttributeValue::N("1".into())),
+            ("b".to_owned(), AttributeValue::N("2".into())),
+        ]),
+    )
+    .await;
+    // `a<b OR (a<b OR (…))`, 149 levels: 299 operators in under 4 KB, which DynamoDB takes.
+    let nested = |depth: usize| format!("a<b {}{}", "OR (a<b ".repeat(depth), ")".repeat(depth));
+    c.update_item()
+        .table_name("expr")
+        .key("pk", AttributeValue::S("deep".into()))
+        .update_expression("SET z = :one")
+        .condition_expression(nested(149))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect("a 149-deep condition within DynamoDB's limits");
+    assert_eq!(get(&c, "deep").await["z"], AttributeValue::N("1".into()));
+    // 298 NOTs and a comparison in a filter: 299 operators.
+    let scanned = c
+        .scan()
+        .table_name("expr")
+        .filter_expression(format!("{}a < b", "NOT ".repeat(298)))
+        .send()
+        .await
+        .expect("a 298-NOT filter");
+    assert_eq!(scanned.count, 1);
+    // 454 levels still fit in 4 KB but have 909 operators: refused as DynamoDB refuses them.
+    let text = nested(454);
+    assert!(text.len() < 4096);
+    let e = c
+        .update_item()
+        .table_name("expr")
+        .key("pk", AttributeValue::S("deep".into()))
+        .update_expression("SET z = :one")
+        .condition_expression(text)
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .expect_err("too many operators");
+    let e = e.into_service_error();
+    assert_eq!(e.meta().code(), Some("ValidationException"), "{e:?}");
+    assert_eq!(
+        e.meta().message(),
+        Some(
+            "Invalid ConditionExpression: The expression contains too many operators; operator count: 301"
+        )
+    );
+}

@@ -108,6 +108,7 @@ impl Parser<'_> {
     fn parse_or(&mut self) -> Result<Node, ExprError> {
         let mut left = self.parse_and()?;
         while self.at_keyword("OR") {
+            self.operator()?;
             let l = self.as_condition(left)?;
             self.advance();
             let right = self.parse_and()?;
@@ -124,6 +125,7 @@ impl Parser<'_> {
     fn parse_and(&mut self) -> Result<Node, ExprError> {
         let mut left = self.parse_not()?;
         while self.at_keyword("AND") {
+            self.operator()?;
             let l = self.as_condition(left)?;
             self.advance();
             let right = self.parse_not()?;
@@ -140,6 +142,7 @@ impl Parser<'_> {
     fn parse_not(&mut self) -> Result<Node, ExprError> {
         let mut nots = 0usize;
         while self.at_keyword("NOT") {
+            self.operator()?;
             self.enter()?;
             self.advance();
             nots += 1;
@@ -190,6 +193,7 @@ impl Parser<'_> {
             Node::Operand(op) => op,
         };
         if let Some(op) = self.comparator() {
+            self.operator()?;
             self.advance();
             let right = self.parse_operand()?;
             self.check_distinct(op.symbol(), &left.operand, [&right]);
@@ -200,6 +204,7 @@ impl Parser<'_> {
             }));
         }
         if self.at_keyword("BETWEEN") {
+            self.operator()?;
             self.advance();
             let low = self.parse_operand()?;
             self.expect_keyword("AND")?;
@@ -213,6 +218,7 @@ impl Parser<'_> {
             }));
         }
         if self.at_keyword("IN") {
+            self.operator()?;
             self.advance();
             self.expect(Tok::LParen)?;
             let mut list = vec![self.parse_operand()?];
@@ -251,11 +257,12 @@ impl Parser<'_> {
     /// function call, a path or a value.
     fn parse_primary(&mut self) -> Result<Node, ExprError> {
         if *self.tok() == Tok::LParen {
-            self.enter()?;
-            self.advance();
-            let inner = self.parse_or()?;
-            self.expect(Tok::RParen)?;
-            self.leave();
+            let inner = self.nested(|p| {
+                p.advance();
+                let inner = p.parse_or()?;
+                p.expect(Tok::RParen)?;
+                Ok(inner)
+            })?;
             return Ok(match inner {
                 Node::Cond { cond, paren, .. } => {
                     if paren {
@@ -303,11 +310,12 @@ impl Parser<'_> {
     /// An operand position: parentheses around an operand, `size(…)`, a path or a value.
     fn parse_operand_node(&mut self) -> Result<OperandNode, ExprError> {
         if *self.tok() == Tok::LParen {
-            self.enter()?;
-            self.advance();
-            let mut inner = self.parse_operand_node()?;
-            self.expect(Tok::RParen)?;
-            self.leave();
+            let mut inner = self.nested(|p| {
+                p.advance();
+                let inner = p.parse_operand_node()?;
+                p.expect(Tok::RParen)?;
+                Ok(inner)
+            })?;
             if inner.paren {
                 self.redundant();
             }
@@ -333,16 +341,17 @@ impl Parser<'_> {
     /// `name(args…)`, the current token being the name.
     fn parse_function(&mut self) -> Result<Node, ExprError> {
         let name = self.current_text();
-        self.enter()?;
-        self.advance();
-        self.expect(Tok::LParen)?;
-        let mut args = vec![self.parse_operand()?];
-        while *self.tok() == Tok::Comma {
-            self.advance();
-            args.push(self.parse_operand()?);
-        }
-        self.expect(Tok::RParen)?;
-        self.leave();
+        let args = self.nested(|p| {
+            p.advance();
+            p.expect(Tok::LParen)?;
+            let mut args = vec![p.parse_operand()?];
+            while *p.tok() == Tok::Comma {
+                p.advance();
+                args.push(p.parse_operand()?);
+            }
+            p.expect(Tok::RParen)?;
+            Ok(args)
+        })?;
         let (known, arity): (&'static str, usize) = match name {
             "attribute_exists" => ("attribute_exists", 1),
             "attribute_not_exists" => ("attribute_not_exists", 1),

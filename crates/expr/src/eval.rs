@@ -119,6 +119,12 @@ impl Condition {
     /// Fails only where DynamoDB fails at run time: an `attribute_type` whose type name,
     /// read from the item, is not a type name.
     pub fn evaluate(&self, item: &Item) -> Result<bool, ExprError> {
+        // A condition nests as deep as DynamoDB lets it (300 operators): recursing into it
+        // takes a fresh stack segment when this one runs low, whatever thread evaluates it.
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.evaluate_here(item))
+    }
+
+    fn evaluate_here(&self, item: &Item) -> Result<bool, ExprError> {
         Ok(match self {
             Condition::Compare { op, left, right } => compare(
                 *op,

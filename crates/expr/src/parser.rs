@@ -19,9 +19,18 @@ use crate::path::{Path, PathElement};
 use crate::reserved::is_reserved;
 
 /// Deepest nesting of parentheses, NOTs and function calls accepted; deeper is a syntax error.
-/// The parser recurses once per level, so this bounds its stack use (about 10 KiB a level in
-/// unoptimized builds) well inside a 2 MiB thread stack; real expressions nest a few levels.
-pub const NESTING_DEPTH_MAX: usize = 64;
+/// DynamoDB accepts whatever fits in 4 KB and 300 operators (`a<b OR (a<b OR (…))` 149 levels
+/// deep, 299 NOTs), so this only backs up the length limit. The recursion it allows does not
+/// depend on the thread's stack: [`Parser::nested`] adds stack segments as needed.
+pub const NESTING_DEPTH_MAX: usize = 2048;
+
+/// Most operators (comparisons, BETWEEN, IN, AND, OR, NOT; not function calls) in one
+/// condition, filter or key-condition expression, as DynamoDB counts them.
+pub const OPERATORS_MAX: usize = 300;
+
+/// Stack left below which a nested parse gets a fresh segment, and that segment's size.
+const STACK_RED_ZONE_BYTES: usize = 128 * 1024;
+const STACK_SEGMENT_BYTES: usize = 2 * 1024 * 1024;
 
 /// Most elements in one document path (`a.b[1]` has three).
 pub const PATH_ELEMENTS_MAX: usize = 32;
@@ -55,6 +64,8 @@ pub(crate) struct Parser<'a> {
     pub kind: ExpressionKind,
     bindings: &'a Bindings,
     pub depth: usize,
+    /// Operators seen so far (see [`OPERATORS_MAX`]).
+    operators: usize,
     errors: [Option<String>; CATEGORIES],
     used_names: BTreeSet<String>,
     used_values: BTreeSet<String>,
@@ -87,6 +98,7 @@ impl<'a> Parser<'a> {
             kind,
             bindings,
             depth: 0,
+            operators: 0,
             errors: Default::default(),
             used_names: BTreeSet::new(),
             used_values: BTreeSet::new(),
@@ -212,6 +224,34 @@ impl<'a> Parser<'a> {
     /// Leaves one level of nesting.
     pub fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Runs `f` one nesting level deeper ([`Parser::enter`]), on a fresh stack segment when
+    /// the current one runs low, so that a deep but valid expression parses on any thread.
+    pub fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+    ) -> Result<T, ExprError> {
+        self.enter()?;
+        let out = stacker::maybe_grow(STACK_RED_ZONE_BYTES, STACK_SEGMENT_BYTES, || f(self))?;
+        self.leave();
+        Ok(out)
+    }
+
+    /// Counts one operator; past [`OPERATORS_MAX`] the expression is refused as DynamoDB
+    /// refuses it (with the count at which it stopped).
+    pub fn operator(&mut self) -> Result<(), ExprError> {
+        self.operators += 1;
+        if self.operators > OPERATORS_MAX {
+            return Err(ExprError::invalid(
+                self.kind,
+                format!(
+                    "The expression contains too many operators; operator count: {}",
+                    self.operators
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Records a semantic error unless one of the same category came earlier.

@@ -155,16 +155,17 @@ impl Parser<'_> {
 
     fn parse_update_function(&mut self) -> Result<SetOperand, ExprError> {
         let name = self.current_text();
-        self.enter()?;
-        self.advance();
-        self.expect(Tok::LParen)?;
-        let mut args = vec![self.parse_set_operand()?];
-        while *self.tok() == Tok::Comma {
-            self.advance();
-            args.push(self.parse_set_operand()?);
-        }
-        self.expect(Tok::RParen)?;
-        self.leave();
+        let args = self.nested(|p| {
+            p.advance();
+            p.expect(Tok::LParen)?;
+            let mut args = vec![p.parse_set_operand()?];
+            while *p.tok() == Tok::Comma {
+                p.advance();
+                args.push(p.parse_set_operand()?);
+            }
+            p.expect(Tok::RParen)?;
+            Ok(args)
+        })?;
         let dummy = SetOperand::Value(AttributeValue::Null);
         match name {
             "if_not_exists" | "list_append" => {}

@@ -378,29 +378,54 @@ fn t20_placeholders_tracked_across_expressions() {
 fn t30_deep_nesting_is_an_error_not_a_crash() {
     let b = bind(&[], &[(":v", s("x"))]);
     for depth in [65, 300, 2000] {
+        // Parentheses add no operator: only the redundancy is refused, as DynamoDB does.
         let text = format!("{}a = :v{}", "(".repeat(depth), ")".repeat(depth));
-        assert!(err(&text, &b).contains("Syntax error"));
+        assert!(err(&text, &b).contains("redundant parentheses"), "{depth}");
         let text = format!("a = {}:v{}", "(".repeat(depth), ")".repeat(depth));
-        assert!(err(&text, &b).contains("Syntax error"));
-        let text = format!("{}a = :v", "NOT ".repeat(depth));
-        let e = err(&text, &b);
-        assert!(
-            e.contains("Syntax error") || e.contains("exceeded the maximum"),
-            "{e}"
-        );
+        assert!(err(&text, &b).contains("redundant parentheses"), "{depth}");
         let text = format!("{}a{}", "size(".repeat(depth), ")".repeat(depth));
         assert!(parse_condition(&text, &b).is_err());
     }
-    let ok = format!("{}a = :v", "NOT ".repeat(64));
+    // NOTs are operators: 299 of them and a comparison are 300, the most DynamoDB takes.
+    let ok = format!("{}a = :v", "NOT ".repeat(299));
     assert!(parse_condition(&ok, &b).is_ok());
-    let ok = format!("{}a = :v{}", "(".repeat(63), ")".repeat(63));
-    assert!(parse_condition(&ok, &b)
-        .err()
-        .is_some_and(|e| e.message.contains("redundant")));
+    for depth in [300, 1000] {
+        let text = format!("{}a = :v", "NOT ".repeat(depth));
+        assert_eq!(
+            err(&text, &b),
+            "Invalid ConditionExpression: The expression contains too many operators; operator count: 301"
+        );
+    }
     // Long AND chains are iterative in the parser and shallow enough to evaluate.
-    let chain = vec!["a = :v"; 350].join(" AND ");
+    let chain = vec!["a = :v"; 150].join(" AND ");
     let cond = parse_condition(&chain, &b).expect("chain");
     assert!(!cond.evaluate(&model::Item::new()).expect("eval"));
+    let chain = vec!["a = :v"; 151].join(" AND ");
+    assert!(err(&chain, &b).contains("too many operators; operator count: 301"));
+}
+
+#[test]
+fn t30_deep_but_valid_nesting_parses_on_a_small_stack() {
+    // `a<b OR (a<b OR (…))`, 149 levels: 299 operators, under 4 KB; DynamoDB accepts it.
+    let nested = |depth: usize| format!("a<b {}{}", "OR (a<b ".repeat(depth), ")".repeat(depth));
+    let texts = [nested(149), format!("{}{}", "NOT ".repeat(150), nested(74))];
+    for text in texts {
+        let parsed = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || {
+                let b = bind(&[], &[]);
+                parse_condition(&text, &b).map(|c| c.evaluate(&model::Item::new()))
+            })
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
+        // Both are false for an item without a and b (the second under an even number of NOTs).
+        assert!(!parsed.expect("parse").expect("eval"));
+    }
+    let b = bind(&[], &[]);
+    let text = nested(454);
+    assert!(text.len() < 4096);
+    assert!(err(&text, &b).contains("too many operators; operator count: 301"));
 }
 
 #[test]
