@@ -354,7 +354,8 @@ async fn t10_compressed_request_bodies() {
             &gzip(create.as_bytes()),
         );
         assert_eq!(raw.status, 200, "{:?}", String::from_utf8_lossy(&raw.body));
-        let put = json!({"TableName": "gzipped", "Item": {"pk": {"S": "a"}, "v": {"S": "deflated"}}});
+        let put =
+            json!({"TableName": "gzipped", "Item": {"pk": {"S": "a"}, "v": {"S": "deflated"}}});
         let raw = post(
             port,
             "PutItem",

@@ -697,7 +697,9 @@ mod tests {
         );
         let _ = chaos.region_link("a", "b");
         let registry = metrics::Metrics::new();
-        let _registered = chaos.register_metrics(&registry).unwrap_or_else(|e| panic!("{e}"));
+        let _registered = chaos
+            .register_metrics(&registry)
+            .unwrap_or_else(|e| panic!("{e}"));
         let text = registry.render();
         assert!(
             text.contains("meridian_chaos_faults_active{kind=\"partition-region\"} 1"),

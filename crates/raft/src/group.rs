@@ -278,7 +278,10 @@ impl GroupMetrics {
             Some(u64::from(self.role == Role::Leader)),
         );
         some("meridian_raft_term", Some(self.term));
-        some("meridian_raft_leader_id", Some(self.current_leader.unwrap_or(0)));
+        some(
+            "meridian_raft_leader_id",
+            Some(self.current_leader.unwrap_or(0)),
+        );
         some("meridian_raft_last_log_index", self.last_log_index);
         some("meridian_raft_applied_index", self.last_applied_index);
         some("meridian_raft_snapshot_index", self.snapshot_index);

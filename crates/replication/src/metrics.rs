@@ -202,20 +202,32 @@ impl Metrics {
     pub(crate) fn sample(&self, sample: &metrics::Sample<'_>) {
         for ((src, dst), p) in self.snapshot() {
             let pair = [src.as_str(), dst.as_str()];
-            sample.set("meridian_replication_batches_total", &pair, p.batches as f64);
+            sample.set(
+                "meridian_replication_batches_total",
+                &pair,
+                p.batches as f64,
+            );
             sample.set(
                 "meridian_replication_changes_sent_total",
                 &pair,
                 p.changes_sent as f64,
             );
-            sample.set("meridian_replication_retries_total", &pair, p.retries as f64);
+            sample.set(
+                "meridian_replication_retries_total",
+                &pair,
+                p.retries as f64,
+            );
             sample.set("meridian_replication_pending", &pair, p.pending as f64);
             sample.set(
                 "meridian_replication_conflicts_total",
                 &pair,
                 p.conflicts as f64,
             );
-            sample.set("meridian_replication_applied_total", &pair, p.applied as f64);
+            sample.set(
+                "meridian_replication_applied_total",
+                &pair,
+                p.applied as f64,
+            );
             sample.set(
                 "meridian_replication_lag_seconds",
                 &pair,

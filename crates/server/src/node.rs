@@ -170,7 +170,6 @@ impl raft::PeerExtension for NodeEndpoints {
         text.push_str(&self.chaos.chaos.status());
         text
     }
-
 }
 
 /// Raft failures reach clients as retryable errors; the detail stays in the log.
