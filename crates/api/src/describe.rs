@@ -263,6 +263,8 @@ pub(crate) mod tests {
             id: uuid::Uuid::nil(),
             region: "us-east-1".into(),
             key_schema: KeySchema {
+                partition_rest: Vec::new(),
+                sort_rest: Vec::new(),
                 partition: KeyAttribute {
                     name: "pk".into(),
                     scalar: ScalarType::S,

@@ -13,7 +13,7 @@ use table::Command;
 
 use crate::error::ApiError;
 use crate::indexes::{
-    from_value, invalid, key_schema, meta_of, present, projected_count, projection_checks, spec,
+    from_value, invalid, meta_of, present, projected_count, projection_checks, spec,
     throughput_checks, IndexSpec, IndexWire, ThroughputWire,
 };
 use crate::request::propose;
@@ -102,7 +102,12 @@ pub(crate) fn decode_updates(
             ));
         }
         if let Some(create) = &wire.create {
-            if let Some(spec) = spec(&mut v, &format!("{field}.create"), create) {
+            if let Some(spec) = spec(
+                &mut v,
+                &format!("{field}.create"),
+                create,
+                crate::multi_key::GSI_KEY_SCHEMA_MAX,
+            ) {
                 out.push(IndexUpdate::Create(spec));
             }
         }
@@ -324,7 +329,7 @@ fn create_command(
             }
         }
     }
-    let keys = key_schema(spec, &known)?;
+    let keys = crate::multi_key::global_key_schema(spec, &known)?;
     projection_checks(spec)?;
     let existing: Vec<&IndexMeta> = meta.indexes().collect();
     let new_count = spec

@@ -94,11 +94,10 @@ pub(crate) fn describe<'a>(
             index_name: &index.name,
             key_schema: index
                 .key_schema
-                .attributes()
-                .enumerate()
-                .map(|(i, a)| KeyElement {
+                .elements()
+                .map(|(a, is_range)| KeyElement {
                     attribute_name: &a.name,
-                    key_type: if i == 0 { "HASH" } else { "RANGE" },
+                    key_type: if is_range { "RANGE" } else { "HASH" },
                 })
                 .collect(),
             projection: ProjectionOut {

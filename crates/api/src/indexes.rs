@@ -90,7 +90,14 @@ pub(crate) fn present(value: Option<&Value>) -> Option<&Value> {
     value.filter(|v| !v.is_null())
 }
 
-pub(crate) fn spec(v: &mut Violations, field: &str, wire: &IndexWire) -> Option<IndexSpec> {
+/// `max_keys`: the most KeySchema elements the index may have (8 for a global index, whose
+/// key may have several attributes, 2 for a local one).
+pub(crate) fn spec(
+    v: &mut Violations,
+    field: &str,
+    wire: &IndexWire,
+    max_keys: usize,
+) -> Option<IndexSpec> {
     let name = v.required(&format!("{field}.indexName"), &wire.index_name);
     if let Some(name) = name {
         v.length(
@@ -124,7 +131,7 @@ pub(crate) fn spec(v: &mut Violations, field: &str, wire: &IndexWire) -> Option<
                 crate::wire::shown(&shown),
                 elements.len(),
                 1,
-                2,
+                max_keys,
             );
             for (i, e) in elements.iter().enumerate() {
                 let f = format!("{field}.keySchema.{}.member", i + 1);
@@ -225,6 +232,7 @@ fn specs(
     v: &mut Violations,
     field: &str,
     value: Option<&Value>,
+    max_keys: usize,
 ) -> Result<Option<Vec<IndexSpec>>, ApiError> {
     let Some(value) = present(value) else {
         return Ok(None);
@@ -232,7 +240,7 @@ fn specs(
     let wires: Vec<IndexWire> = from_value(value)?;
     let mut out = Vec::with_capacity(wires.len());
     for (i, wire) in wires.iter().enumerate() {
-        if let Some(spec) = spec(v, &format!("{field}.{}.member", i + 1), wire) {
+        if let Some(spec) = spec(v, &format!("{field}.{}.member", i + 1), wire, max_keys) {
             out.push(spec);
         }
     }
@@ -247,8 +255,13 @@ pub(crate) fn decode_create(
     local: Option<&Value>,
 ) -> Result<CreateIndexes, ApiError> {
     Ok(CreateIndexes {
-        global: specs(v, "globalSecondaryIndexes", global)?,
-        local: specs(v, "localSecondaryIndexes", local)?,
+        global: specs(
+            v,
+            "globalSecondaryIndexes",
+            global,
+            crate::multi_key::GSI_KEY_SCHEMA_MAX,
+        )?,
+        local: specs(v, "localSecondaryIndexes", local, 2)?,
     })
 }
 
@@ -298,6 +311,8 @@ pub(crate) fn key_schema(
         scalar: lookup(name).unwrap_or(ScalarType::S),
     };
     Ok(KeySchema {
+        partition_rest: Vec::new(),
+        sort_rest: Vec::new(),
         partition: attr(names[0]),
         sort: names.get(1).map(|n| attr(n)),
     })
@@ -450,7 +465,7 @@ pub(crate) fn build_create(
             return Err(invalid("List of GlobalSecondaryIndexes is empty"));
         }
         for spec in specs {
-            let keys = key_schema(spec, definitions)?;
+            let keys = crate::multi_key::global_key_schema(spec, definitions)?;
             projection_checks(spec)?;
             if !names.insert(spec.name.clone()) {
                 return Err(invalid(format_args!("Duplicate index name: {}", spec.name)));

@@ -30,6 +30,7 @@ mod items;
 mod legacy;
 mod local;
 mod metering;
+mod multi_key;
 mod operation;
 mod options;
 mod partiql;

@@ -371,6 +371,8 @@ fn key_schema(
         );
     }
     Ok(KeySchema {
+        partition_rest: Vec::new(),
+        sort_rest: Vec::new(),
         partition: KeyAttribute {
             name: hash_name.clone(),
             scalar: hash_scalar,

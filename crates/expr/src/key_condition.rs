@@ -9,6 +9,11 @@ use crate::ast::{Comparator, Condition, Operand};
 use crate::error::ExprError;
 use crate::path::Path;
 
+/// The most conditions a key condition may have: one per attribute of the largest key, a
+/// global secondary index's multi-attribute key of four partition and four sort attributes.
+/// A single-attribute key allows two, which Query checks against the schema.
+pub const KEY_CONDITIONS_MAX: usize = 8;
+
 /// The test a key predicate applies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyOp {
@@ -207,7 +212,8 @@ pub(crate) fn to_predicates(cond: &Condition) -> Result<Vec<KeyPredicate>, ExprE
             ));
         }
     }
-    if predicates.len() > 2 {
+    // How many a key schema allows is the reader's check; none allows more than this.
+    if predicates.len() > KEY_CONDITIONS_MAX {
         return Err(ExprError::validation(
             "Conditions can be of length 1 or 2 only",
         ));

@@ -433,7 +433,7 @@ pub fn key_conditions_to_predicates(key_conditions: &Json) -> Result<Vec<KeyPred
             op,
         });
     }
-    if predicates.is_empty() || predicates.len() > 2 {
+    if predicates.is_empty() || predicates.len() > crate::key_condition::KEY_CONDITIONS_MAX {
         return Err(ExprError::validation(
             "Conditions can be of length 1 or 2 only",
         ));

@@ -11,6 +11,8 @@ use crate::*;
 
 fn schema(partition: (&str, ScalarType), sort: Option<(&str, ScalarType)>) -> KeySchema {
     KeySchema {
+        partition_rest: Vec::new(),
+        sort_rest: Vec::new(),
         partition: KeyAttribute {
             name: partition.0.into(),
             scalar: partition.1,

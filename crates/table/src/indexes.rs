@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use model::limits::ITEM_COLLECTION_BYTES_MAX;
 use model::size::item_size;
-use model::{AttributeValue, IndexMeta, IndexStatus, Item, KeySchema, ProjectionType, TableMeta};
+use model::{AttributeValue, IndexMeta, IndexStatus, Item, ProjectionType, TableMeta};
 use storage::{ApplyView, Space, Store};
 
 use crate::catalog::{put_table, view_table};
@@ -67,22 +67,6 @@ fn adjust_index_stats(
     Ok(())
 }
 
-/// The index key values of `item`, or None when it lacks one (or has the wrong type): such an
-/// item is not in the index.
-fn index_key_values<'a>(
-    schema: &KeySchema,
-    item: &'a Item,
-) -> Option<(&'a AttributeValue, Option<&'a AttributeValue>)> {
-    let partition = item
-        .get(&schema.partition.name)
-        .filter(|v| schema.partition.scalar.matches(v))?;
-    let sort = match &schema.sort {
-        Some(attr) => Some(item.get(&attr.name).filter(|v| attr.scalar.matches(v))?),
-        None => None,
-    };
-    Some((partition, sort))
-}
-
 /// The prefix of an index's entries whose index partition key is `partition`.
 pub fn partition_prefix(index: &IndexMeta, partition: &AttributeValue) -> Vec<u8> {
     let mut out = index.id.as_bytes().to_vec();
@@ -117,11 +101,10 @@ pub fn begins_with_prefix(
 
 /// The storage key of `item`'s entry in `index`, if it belongs there.
 pub fn entry_key(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<Vec<u8>> {
-    let (partition, sort) = index_key_values(&index.key_schema, item)?;
-    let mut out = partition_prefix(index, partition);
-    if let Some(sort) = sort {
-        storage::keys::encode_partition_component(&mut out, sort);
-    }
+    // Every index key attribute in KeySchema order (see `multi_key` for why this is the
+    // single-attribute layout when there is one partition and at most one sort attribute).
+    let values = crate::multi_key::key_values(&index.key_schema, item)?;
+    let mut out = crate::multi_key::composite_prefix(index, values);
     let table_partition = item.get(&meta.key_schema.partition.name)?;
     storage::keys::encode_partition_component(&mut out, table_partition);
     if let Some(attr) = &meta.key_schema.sort {

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod indexes;
 pub mod key;
+pub mod multi_key;
 pub mod pitr;
 pub mod read;
 mod read_index;
@@ -38,6 +39,8 @@ pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInp
 
 #[cfg(test)]
 mod index_tests;
+#[cfg(test)]
+mod multi_key_tests;
 #[cfg(test)]
 mod replica_tests;
 #[cfg(test)]

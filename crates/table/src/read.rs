@@ -126,6 +126,13 @@ pub(crate) fn key_conditions<'a>(
     schema: &KeySchema,
     input: &'a QueryInput,
 ) -> Result<(AttributeValue, Option<&'a KeyOp>), Rejection> {
+    // A single-attribute key takes a partition and a sort condition (multi-attribute keys
+    // are `multi_key`'s).
+    if input.key_conditions.len() > 2 {
+        return Err(Rejection::validation(
+            "Conditions can be of length 1 or 2 only",
+        ));
+    }
     let missed = || {
         Rejection::validation(format!(
             "Query condition missed key schema element: {}",

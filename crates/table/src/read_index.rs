@@ -11,11 +11,9 @@ use model::{AttributeValue, IndexMeta, Item, ProjectionType, ScalarType, TableMe
 use storage::{Space, Store};
 
 use crate::error::{Rejection, TableError};
-use crate::indexes::{
-    begins_with_prefix, decode_entry, entry_key, entry_key_item, partition_prefix, projects,
-    sort_prefix,
-};
+use crate::indexes::{decode_entry, entry_key, entry_key_item, partition_prefix, projects};
 use crate::key::{decode_item, key_of_item};
+use crate::multi_key::item_partition_prefix;
 use crate::read::{
     compare_scalar, page_of, scalar_text, segment_of, type_mismatch, PageOutput, QueryInput,
     ReadResult, ScanInput, Select,
@@ -173,6 +171,13 @@ fn successor(key: Vec<u8>) -> Bound<Vec<u8>> {
     }
 }
 
+/// A Query's checked key conditions: a single-attribute key's partition value and sort key
+/// condition, or a multi-attribute key's.
+enum Conditions<'a> {
+    Single(AttributeValue, Option<&'a KeyOp>),
+    Multi(crate::multi_key::Conditions<'a>),
+}
+
 /// Query on an index.
 pub(crate) fn query(
     store: &Store,
@@ -185,8 +190,14 @@ pub(crate) fn query(
         Err(r) => return Ok(Err(r)),
     };
     let schema = &index.key_schema;
-    let (partition, sort) = match crate::read::key_conditions(schema, input) {
-        Ok(parts) => parts,
+    let conditions = if schema.is_multi_attribute() {
+        crate::multi_key::key_conditions(schema, &input.key_conditions, input.filter.as_ref())
+            .map(Conditions::Multi)
+    } else {
+        crate::read::key_conditions(schema, input).map(|(p, s)| Conditions::Single(p, s))
+    };
+    let conditions = match conditions {
+        Ok(conditions) => conditions,
         Err(r) => return Ok(Err(r)),
     };
     let plan = match plan(
@@ -199,13 +210,24 @@ pub(crate) fn query(
         Ok(plan) => plan,
         Err(r) => return Ok(Err(r)),
     };
-    let prefix = partition_prefix(index, &partition);
+    // The prefix the equality conditions fix, and the condition on the next sort attribute.
+    let (prefix, range) = match &conditions {
+        Conditions::Single(partition, sort) => (
+            partition_prefix(index, partition),
+            sort.zip(schema.sort.as_ref()),
+        ),
+        Conditions::Multi(c) => (c.prefix(index), c.range),
+    };
     let mut lower = Bound::Included(prefix.clone());
-    let mut upper = successor(prefix);
-    if let (Some(op), Some(sort_attr)) = (sort, schema.sort.as_ref()) {
+    let mut upper = successor(prefix.clone());
+    if let Some((op, sort_attr)) = range {
         let scalar = sort_attr.scalar;
         let check = |v: &AttributeValue| scalar.matches(v);
-        let at = |v: &AttributeValue| sort_prefix(index, &partition, v);
+        let at = |v: &AttributeValue| {
+            let mut key = prefix.clone();
+            storage::keys::encode_partition_component(&mut key, v);
+            key
+        };
         match op {
             KeyOp::Eq(v) if check(v) => {
                 lower = Bound::Included(at(v));
@@ -236,7 +258,9 @@ pub(crate) fn query(
                         "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
                     )));
                 }
-                let p = begins_with_prefix(index, &partition, v);
+                // The escaped, unterminated value: a byte prefix of every longer one.
+                let mut p = at(v);
+                p.truncate(p.len() - 2);
                 lower = Bound::Included(p.clone());
                 upper = successor(p);
             }
@@ -248,7 +272,13 @@ pub(crate) fn query(
             Ok(key) => key,
             Err(r) => return Ok(Err(r)),
         };
-        if let Err(r) = crate::read::check_start_in_query(schema, &partition, sort, start) {
+        let fits = match &conditions {
+            Conditions::Single(partition, sort) => {
+                crate::read::check_start_in_query(schema, partition, *sort, start)
+            }
+            Conditions::Multi(c) => c.check_start(schema, start),
+        };
+        if let Err(r) = fits {
             return Ok(Err(r));
         }
         if input.forward {
@@ -297,21 +327,16 @@ pub(crate) fn scan(
             Ok(key) => lower = Bound::Excluded(key),
             Err(r) => return Ok(Err(r)),
         }
-        if let (Some(segment), Some(pk)) =
-            (input.segment, start.get(&index.key_schema.partition.name))
+        if let (Some(segment), Some(prefix)) = (input.segment, item_partition_prefix(index, start))
         {
-            let prefix = partition_prefix(index, pk);
             if let Err(r) = crate::read::check_start_in_segment(&prefix, segment) {
                 return Ok(Err(r));
             }
         }
     }
     let iter = store.range(Space::Indexes, lower, successor(prefix), false);
-    let partition_name = index.key_schema.partition.name.clone();
-    let in_segment = move |item: &Item| match (input.segment, item.get(&partition_name)) {
-        (Some((segment, total)), Some(pk)) => {
-            segment_of(&partition_prefix(index, pk), total) == segment
-        }
+    let in_segment = move |item: &Item| match (input.segment, item_partition_prefix(index, item)) {
+        (Some((segment, total)), Some(prefix)) => segment_of(&prefix, total) == segment,
         _ => true,
     };
     page_of(

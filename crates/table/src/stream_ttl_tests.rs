@@ -35,6 +35,8 @@ fn meta(name: &str) -> TableMeta {
         id: uuid::Uuid::new_v4(),
         region: "us-east-1".into(),
         key_schema: KeySchema {
+            partition_rest: Vec::new(),
+            sort_rest: Vec::new(),
             partition: KeyAttribute {
                 name: "pk".into(),
                 scalar: ScalarType::S,

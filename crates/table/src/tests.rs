@@ -37,6 +37,8 @@ pub(crate) fn meta(name: &str, sort: Option<ScalarType>) -> TableMeta {
         id: uuid::Uuid::new_v4(),
         region: "us-east-1".into(),
         key_schema: KeySchema {
+            partition_rest: Vec::new(),
+            sort_rest: Vec::new(),
             partition: KeyAttribute {
                 name: "pk".into(),
                 scalar: ScalarType::S,

@@ -82,7 +82,10 @@ fn t20_key_condition_errors() {
         ("b[0] > a", "KeyConditionExpressions cannot have conditions on nested attributes"),
         (":b > :a AND a < :b", "Invalid condition in KeyConditionExpression: No key attribute specified"),
         ("b > :a AND b < :a and c = :a and d = :a", "KeyConditionExpressions must only contain one condition per key"),
-        (":a = a and b = :a and :a = c", "Conditions can be of length 1 or 2 only"),
+        (
+            ":a = a and b = :a and :a = c and d = :a and e = :a and f = :a and g = :a and h = :a and i = :a",
+            "Conditions can be of length 1 or 2 only",
+        ),
         ("", "Invalid KeyConditionExpression: The expression can not be empty;"),
         (
             "a between :n and :a",
