@@ -18,6 +18,7 @@ mod failover;
 mod fidelity;
 mod fidelity_two;
 mod global;
+mod gsi_multi_key;
 mod http_fidelity;
 mod index_backfill;
 mod index_validation;
