@@ -686,7 +686,12 @@ async fn t05_key_schema_validation() {
     );
     let msg = expect_error(
         create(
-            multi_gsi("gsi", &["a"], &["b", "c", "d", "e", "f"], ProjectionType::All),
+            multi_gsi(
+                "gsi",
+                &["a"],
+                &["b", "c", "d", "e", "f"],
+                ProjectionType::All,
+            ),
             &defs(&["a", "b", "c", "d", "e", "f"]),
         )
         .await,
@@ -852,4 +857,145 @@ async fn t05_key_schema_validation() {
     let r = q.send().await.unwrap();
     let got: Vec<&str> = r.items().iter().map(|i| get_s(i, "pk").unwrap()).collect();
     assert_eq!(got, ["k1"]);
+}
+
+/// Polls region client `c` until the by_bracket query for (W24, NA) answers `want`.
+async fn wait_query(
+    c: &Client,
+    index: &str,
+    condition: &str,
+    values: &[(&str, AttributeValue)],
+    want: &[&str],
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let mut q = c
+            .query()
+            .table_name("matches")
+            .index_name(index)
+            .key_condition_expression(condition);
+        if condition.contains("#r") {
+            q = q.expression_attribute_names("#r", "region");
+        }
+        for (k, v) in values {
+            q = q.expression_attribute_values(*k, v.clone());
+        }
+        // The index may not exist yet in that region: keep polling until it answers.
+        if let Ok(r) = q.send().await {
+            if ids(r.items()) == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{index}: {:?}",
+                ids(r.items())
+            );
+        } else {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{index} never became queryable"
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t06_global_table_replicates_multi_attribute_indexes() {
+    let lab = Lab::start(&["us-east-1", "eu-west-1"]).await;
+    let (east, west) = (lab.client(0), lab.client(1));
+    create_matches(&east).await;
+    east.update_table()
+        .table_name("matches")
+        .replica_updates(
+            aws_sdk_dynamodb::types::ReplicationGroupUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateReplicationGroupMemberAction::builder()
+                        .region_name(&lab.regions[1].name)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The replica's description carries the same multi-attribute key schema.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        if let Ok(d) = west.describe_table().table_name("matches").send().await {
+            let t = d.table().unwrap();
+            if let Some(g) = t
+                .global_secondary_indexes()
+                .iter()
+                .find(|g| g.index_name() == Some("by_bracket"))
+            {
+                assert_eq!(g.key_schema().len(), 5);
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no replica in eu-west-1"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Writes in either region are indexed in both.
+    load(&east).await;
+    let pk = pk_values();
+    wait_query(
+        &west,
+        "by_bracket",
+        PK,
+        &pk,
+        &["m6", "m3", "m1", "m2", "m5", "m4"],
+    )
+    .await;
+    west.put_item()
+        .table_name("matches")
+        .set_item(Some(game("w1", "W24", "NA", "FINAL", "LOWER", 30)))
+        .send()
+        .await
+        .unwrap();
+    wait_query(
+        &east,
+        "by_bracket",
+        PK,
+        &pk,
+        &["w1", "m6", "m3", "m1", "m2", "m5", "m4"],
+    )
+    .await;
+
+    // A multi-attribute index added by UpdateTable reaches the replica, backfilled.
+    east.update_table()
+        .table_name("matches")
+        .global_secondary_index_updates(create_action(
+            "by_score",
+            &["score", "tournamentId"],
+            &["seq"],
+        ))
+        .attribute_definitions(attr_def("score", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("tournamentId", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("seq", ScalarAttributeType::N))
+        .send()
+        .await
+        .unwrap();
+    let values = [(":s", s("3-1")), (":t", s("W24")), (":q", ni(10))];
+    let cond = "score = :s AND tournamentId = :t AND seq >= :q";
+    wait_query(
+        &east,
+        "by_score",
+        cond,
+        &values,
+        &["m4", "p1", "p2", "m6", "w1"],
+    )
+    .await;
+    wait_query(
+        &west,
+        "by_score",
+        cond,
+        &values,
+        &["m4", "p1", "p2", "m6", "w1"],
+    )
+    .await;
 }
