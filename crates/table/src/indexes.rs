@@ -7,7 +7,9 @@
 //! terminated) component of `storage::keys` and `S` the plain sort component. Escaping
 //! preserves byte order, so entries sort by index partition, then index sort key (DynamoDB's
 //! order), then table key, which keeps items with equal index keys distinct and in a stable
-//! order. Its value is the projected item (format version byte + bincode of the `Item`).
+//! order. A multi-attribute GSI key has one `P` component per partition attribute, then
+//! one per sort attribute (`multi_key`); one of each is this layout. Its value is the
+//! projected item (format version byte + bincode of the `Item`).
 //!
 //! Items whose index key attributes are missing are not in the index (sparse indexes); items
 //! with a key attribute of the wrong type never get that far: `check` rejects the write.
