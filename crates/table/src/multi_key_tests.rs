@@ -623,13 +623,16 @@ fn sort_value(j: usize) -> BoxedStrategy<V> {
     }
 }
 
-fn sort_values() -> impl Strategy<Value = (V, V, V)> {
+/// Values of the three sort attributes.
+type SortValues = (V, V, V);
+
+fn sort_values() -> impl Strategy<Value = SortValues> {
     (sort_value(0), sort_value(1), sort_value(2))
 }
 
 /// A key condition on the sort attributes: an equality prefix of length `k`, then maybe one
 /// range operator (0..6) with two bounds on attribute `k`.
-fn sort_condition() -> impl Strategy<Value = (usize, (V, V, V), Option<(u8, usize)>)> {
+fn sort_condition() -> impl Strategy<Value = (usize, SortValues, Option<(u8, usize)>)> {
     (
         0usize..=3,
         sort_values(),
