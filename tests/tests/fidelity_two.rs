@@ -766,10 +766,9 @@ async fn t70_deeply_nested_expressions() {
         nested = format!("sk = :v OR ({nested})");
     }
     assert_eq!(scan_count(nested).await.unwrap().count(), 4);
-    // Each `NOT (` is two levels of the parser's 64 (its own bound: DynamoDB documents none
-    // besides the 4 KB expression length).
+    // 148 nested `NOT (…)` (an even number) around a comparison: 149 operators, within 300.
     let mut nots = "sk = :v".to_owned();
-    for _ in 0..30 {
+    for _ in 0..148 {
         nots = format!("NOT ({nots})");
     }
     assert_eq!(scan_count(nots).await.unwrap().count(), 4);
@@ -782,20 +781,28 @@ async fn t70_deeply_nested_expressions() {
         "Invalid FilterExpression: The expression has redundant parentheses;"
     );
 
-    tracing_phase("--- a 4 KB chain of ORs and ANDs");
-    let or_chain = vec!["sk = :v"; 4096 / 11].join(" OR ");
-    assert!(or_chain.len() <= 4096);
+    tracing_phase("--- chains of ORs and ANDs: at most 300 operators");
+    let or_chain = vec!["sk = :v"; 150].join(" OR ");
     assert_eq!(scan_count(or_chain).await.unwrap().count(), 4);
-    let and_chain = vec!["sk = :v"; 4096 / 12].join(" AND ");
+    let and_chain = vec!["sk = :v"; 150].join(" AND ");
     assert_eq!(scan_count(and_chain).await.unwrap().count(), 4);
+    let long_chain = vec!["sk = :v"; 4096 / 11].join(" OR ");
+    assert!(long_chain.len() <= 4096);
+    assert_eq!(
+        expect_error(scan_count(long_chain).await, "ValidationException"),
+        "Invalid FilterExpression: The expression contains too many operators; operator count: 301"
+    );
 
-    tracing_phase("--- past the nesting the parser takes: a ValidationException, not a crash");
+    tracing_phase("--- deeper nesting within 4 KB: too many operators, not a crash");
     let mut too_deep = "sk = :v".to_owned();
     for _ in 0..200 {
         too_deep = format!("sk = :v OR ({too_deep})");
     }
     assert!(too_deep.len() <= 4096);
-    expect_error(scan_count(too_deep).await, "ValidationException");
+    assert_eq!(
+        expect_error(scan_count(too_deep).await, "ValidationException"),
+        "Invalid FilterExpression: The expression contains too many operators; operator count: 301"
+    );
     assert_eq!(
         scan_count("sk = :v".into()).await.unwrap().count(),
         4,
