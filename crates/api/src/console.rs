@@ -19,7 +19,7 @@ use http::{Method, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 
-use chaos::{AddFault, AdminAnswer, AdminError, ClearFaults, FaultList};
+use chaos::{AdminAnswer, AdminError};
 
 use crate::cluster_status::{ClusterStatus, STATUS_PATH};
 use crate::options::ServeOptions;
@@ -164,32 +164,24 @@ pub(crate) fn chaos_call(
             "this listener has no chaos controls",
         ));
     };
-    let chaos = &node.chaos;
-    match action {
-        "list" => Ok(AdminAnswer::Faults(FaultList {
-            faults: chaos.list(),
-        })),
-        "add" => {
-            let request: AddFault = chaos::decode(body)?;
-            let view = chaos.add(
-                request.id,
-                request.fault,
-                request.duration.as_deref(),
-                &topology,
-            )?;
-            tracing::info!(id = %view.id, kind = %view.kind, duration = ?view.duration, "chaos fault installed from the console");
-            Ok(AdminAnswer::Faults(FaultList { faults: vec![view] }))
-        }
-        "clear" => {
-            let request: ClearFaults = chaos::decode(body)?;
-            let cleared = chaos.clear(request.id.as_deref())?;
-            tracing::info!(cleared, "chaos faults cleared from the console");
-            Ok(AdminAnswer::Cleared { cleared })
-        }
-        other => Err(AdminError::no_such_path(&format!(
-            "{CHAOS_PATH_PREFIX}{other}"
-        ))),
+    if !matches!(action, "list" | "add" | "clear") {
+        return Err(AdminError::no_such_path(&format!(
+            "{CHAOS_PATH_PREFIX}{action}"
+        )));
     }
+    let answer = chaos::admin(&node.chaos, &topology, action, body)?;
+    match &answer {
+        AdminAnswer::Faults(list) if action == "add" => {
+            for view in &list.faults {
+                tracing::info!(id = %view.id, kind = %view.kind, duration = ?view.duration, "chaos fault installed from the console");
+            }
+        }
+        AdminAnswer::Cleared { cleared } => {
+            tracing::info!(cleared, "chaos faults cleared from the console");
+        }
+        _ => {}
+    }
+    Ok(answer)
 }
 
 /// Reads a console call's body: bounded in size and in time.

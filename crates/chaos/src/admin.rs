@@ -123,3 +123,35 @@ pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminErr
     serde_json::from_slice(body)
         .map_err(|e| AdminError::validation(format!("invalid request: {e}")))
 }
+
+/// One admin call, `add`, `list` or `clear` (the path's last part), with its JSON `body`,
+/// against `chaos`; faults are validated against `topology`. Every listener that exposes the
+/// controls (the peer listener, the dev lab's, the console's) answers through this.
+pub fn handle(
+    chaos: &crate::state::Chaos,
+    topology: &crate::fault::Topology,
+    action: &str,
+    body: &[u8],
+) -> Result<AdminAnswer, AdminError> {
+    match action {
+        "add" => {
+            let request: AddFault = decode(body)?;
+            let view = chaos.add(
+                request.id,
+                request.fault,
+                request.duration.as_deref(),
+                topology,
+            )?;
+            Ok(AdminAnswer::Faults(FaultList { faults: vec![view] }))
+        }
+        "list" => Ok(AdminAnswer::Faults(FaultList {
+            faults: chaos.list(),
+        })),
+        "clear" => {
+            let request: ClearFaults = decode(body)?;
+            let cleared = chaos.clear(request.id.as_deref())?;
+            Ok(AdminAnswer::Cleared { cleared })
+        }
+        other => Err(AdminError::no_such_path(other)),
+    }
+}

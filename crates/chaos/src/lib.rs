@@ -28,7 +28,9 @@ mod fault;
 mod metrics;
 mod state;
 
-pub use admin::{decode, AddFault, AdminAnswer, AdminError, ClearFaults, FaultList, LabAction};
+pub use admin::{
+    decode, handle as admin, AddFault, AdminAnswer, AdminError, ClearFaults, FaultList, LabAction,
+};
 pub use clock::ChaosClock;
 pub use duration::{format_iso8601, parse_iso8601, DURATION_MS_MAX};
 pub use fault::{table_name, Direction, Fault, FaultKind, InjectedError, Topology};

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use chaos::{AddFault, AdminAnswer, AdminError, Chaos, ClearFaults, FaultList, Topology};
+use chaos::{AdminAnswer, AdminError, Chaos, Topology};
 
 /// Peer-listener paths of the chaos controls (under raft's extension prefix).
 pub const PEER_CHAOS_PREFIX: &str = "/ext/chaos/";
@@ -26,35 +26,31 @@ pub const ADMIN_CALL_TIMEOUT_MS: u64 = 5_000;
 /// The header that carries the cluster secret.
 pub const SECRET_HEADER: &str = raft::CLUSTER_SECRET_HEADER;
 
-/// Serves `add`, `list` or `clear` (the path's last part) against `chaos`.
+/// Serves `add`, `list` or `clear` (the path's last part) against `chaos`, logging what
+/// changed.
 pub fn handle(
     chaos: &Chaos,
     topology: &Topology,
     action: &str,
     body: &[u8],
 ) -> Result<AdminAnswer, AdminError> {
-    match action {
-        "add" => {
-            let request: AddFault = chaos::decode(body)?;
-            let view = chaos.add(
-                request.id,
-                request.fault,
-                request.duration.as_deref(),
-                topology,
-            )?;
-            tracing::info!(id = %view.id, kind = %view.kind, duration = ?view.duration, "chaos fault installed");
-            Ok(AdminAnswer::Faults(FaultList { faults: vec![view] }))
+    let answer = chaos::admin(chaos, topology, action, body)?;
+    log_change(action, &answer);
+    Ok(answer)
+}
+
+/// Logs an installed or cleared fault.
+fn log_change(action: &str, answer: &AdminAnswer) {
+    match (action, answer) {
+        ("add", AdminAnswer::Faults(list)) => {
+            for view in &list.faults {
+                tracing::info!(id = %view.id, kind = %view.kind, duration = ?view.duration, "chaos fault installed");
+            }
         }
-        "list" => Ok(AdminAnswer::Faults(FaultList {
-            faults: chaos.list(),
-        })),
-        "clear" => {
-            let request: ClearFaults = chaos::decode(body)?;
-            let cleared = chaos.clear(request.id.as_deref())?;
+        ("clear", AdminAnswer::Cleared { cleared }) => {
             tracing::info!(cleared, "chaos faults cleared");
-            Ok(AdminAnswer::Cleared { cleared })
         }
-        other => Err(AdminError::no_such_path(other)),
+        _ => {}
     }
 }
 
