@@ -86,6 +86,7 @@ pub(crate) fn drop_table(view: &mut ApplyView<'_>, meta: &TableMeta) -> Result<(
     }
     crate::indexes::drop_collections(view, meta)?;
     crate::backup::forget_table(view, meta)?;
+    crate::warm::drop_table(view, meta);
     Ok(())
 }
 

@@ -89,6 +89,10 @@ pub enum Command {
     Watermark(crate::watermark::WatermarkUpdate),
     /// Backups, restores, point-in-time recovery, export and import jobs (`backup`).
     Backup(crate::backup::BackupCommand),
+    /// CreateTable's or UpdateTable's WarmThroughput (table and global secondary indexes):
+    /// raises the side record `warm` keeps per table. Local to the region (never
+    /// replicated). Appended last: bincode enum tags are positional.
+    SetWarmThroughput(crate::warm::WarmUpdate),
 }
 
 /// UpdateTable's StreamSpecification.

@@ -139,6 +139,7 @@ impl Engine {
             )?,
             Command::Watermark(update) => self.watermark(view, update)?,
             Command::Backup(command) => crate::backup::apply(view, &self.region, command, wall_ms)?,
+            Command::SetWarmThroughput(update) => crate::warm::set(view, update)?,
         };
         Ok(outcome)
     }

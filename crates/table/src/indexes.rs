@@ -447,6 +447,7 @@ pub(crate) fn delete_index(
     };
     let index = meta.global_indexes.remove(position);
     drop_index(view, &index)?;
+    crate::warm::drop_index(view, &meta, &index.name)?;
     // Attribute definitions no longer used by any key are dropped, as DynamoDB does.
     let used = |n: &str| {
         meta.key_schema.is_key_attribute(n)

@@ -22,6 +22,7 @@ pub mod stream;
 pub mod tombstone;
 pub mod transfer;
 pub mod ttl;
+pub mod warm;
 pub mod watermark;
 
 pub use catalog::{list_tables, load_table, table_stats, TableStats};
@@ -35,6 +36,7 @@ pub use engine::Engine;
 pub use error::{CancellationReason, Rejection, TableError};
 pub use indexes::{index_stats, IndexStats};
 pub use key::{decode_stored, StoredItem};
+pub use warm::{warm_record, WarmRecord, WarmUnits, WarmUpdate};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
 
 #[cfg(test)]
@@ -47,3 +49,5 @@ mod replica_tests;
 mod stream_ttl_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod warm_tests;
