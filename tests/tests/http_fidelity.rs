@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata as _;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ProvisionedThroughput, ScalarAttributeType, WarmThroughput,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ProvisionedThroughput,
+    ScalarAttributeType, UpdateGlobalSecondaryIndexAction, WarmThroughput,
 };
 use aws_sdk_dynamodb::Client;
 use meridian_tests::*;
@@ -569,8 +570,9 @@ async fn t10_warm_throughput_in_describe_table() {
         .send()
         .await
         .unwrap();
+    // The larger of the provisioned units and the value set, per dimension.
     let warm = described.table().unwrap().warm_throughput().unwrap();
-    assert_eq!(warm.read_units_per_second(), Some(5));
+    assert_eq!(warm.read_units_per_second(), Some(100));
     assert_eq!(warm.write_units_per_second(), Some(7));
 
     // UpdateTable: a WarmThroughput alone is a valid update; lower than now is not.
@@ -610,6 +612,223 @@ async fn t10_warm_throughput_in_describe_table() {
             .contains("warmThroughput.readUnitsPerSecond"),
         "{err:?}"
     );
+}
+
+/// (ReadUnitsPerSecond, WriteUnitsPerSecond) of a table and of each of its GSIs (by name).
+async fn warm_of(client: &Client, table: &str) -> ((i64, i64), Vec<(String, (i64, i64))>) {
+    let table = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let units = |w: Option<&aws_sdk_dynamodb::types::TableWarmThroughputDescription>| {
+        let w = w.expect("WarmThroughput");
+        (
+            w.read_units_per_second().unwrap(),
+            w.write_units_per_second().unwrap(),
+        )
+    };
+    let indexes = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            let w = g.warm_throughput().expect("GSI WarmThroughput");
+            (
+                g.index_name().unwrap().to_owned(),
+                (
+                    w.read_units_per_second().unwrap(),
+                    w.write_units_per_second().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    (units(table.warm_throughput()), indexes)
+}
+
+#[tokio::test]
+async fn t10_warm_throughput_is_stored_raised_and_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start_on_dir(dir.path()).await;
+    let client = server.client();
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let hash = |name: &str| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(KeyType::Hash)
+            .build()
+            .unwrap()
+    };
+    let gsi = |name: &str, warm: Option<WarmThroughput>| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(hash("g"))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .set_warm_throughput(warm)
+            .build()
+            .unwrap()
+    };
+    // Above the default on reads, below it on writes: DescribeTable reports the larger.
+    let created = client
+        .create_table()
+        .table_name("warm")
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("g"))
+        .key_schema(hash("pk"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .warm_throughput(
+            WarmThroughput::builder()
+                .read_units_per_second(30_000)
+                .write_units_per_second(100)
+                .build(),
+        )
+        .global_secondary_indexes(gsi(
+            "hot",
+            Some(
+                WarmThroughput::builder()
+                    .write_units_per_second(9_000)
+                    .build(),
+            ),
+        ))
+        .global_secondary_indexes(gsi("cold", None))
+        .send()
+        .await
+        .unwrap();
+    let warm = created
+        .table_description()
+        .unwrap()
+        .warm_throughput()
+        .unwrap();
+    assert_eq!(warm.read_units_per_second(), Some(30_000));
+    assert_eq!(warm.write_units_per_second(), Some(4_000));
+    wait_active(&client, "warm").await;
+    let (table, mut indexes) = warm_of(&client, "warm").await;
+    indexes.sort();
+    assert_eq!(table, (30_000, 4_000));
+    assert_eq!(
+        indexes,
+        [
+            ("cold".to_owned(), (12_000, 4_000)),
+            ("hot".to_owned(), (12_000, 9_000)),
+        ]
+    );
+
+    // UpdateTable raises the table's and a GSI's; lowering either is refused.
+    let updated = client
+        .update_table()
+        .table_name("warm")
+        .warm_throughput(
+            WarmThroughput::builder()
+                .write_units_per_second(6_000)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let warm = updated
+        .table_description()
+        .unwrap()
+        .warm_throughput()
+        .unwrap();
+    assert_eq!(warm.write_units_per_second(), Some(6_000));
+    client
+        .update_table()
+        .table_name("warm")
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .update(
+                    UpdateGlobalSecondaryIndexAction::builder()
+                        .index_name("cold")
+                        .warm_throughput(
+                            WarmThroughput::builder()
+                                .read_units_per_second(25_000)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for (read, write, index) in [(29_999, 6_000, None), (12_000, 8_999, Some("hot"))] {
+        let warm = WarmThroughput::builder()
+            .read_units_per_second(read)
+            .write_units_per_second(write)
+            .build();
+        let request = client.update_table().table_name("warm");
+        let request = match index {
+            None => request.warm_throughput(warm),
+            Some(name) => request.global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder()
+                    .update(
+                        UpdateGlobalSecondaryIndexAction::builder()
+                            .index_name(name)
+                            .warm_throughput(warm)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            ),
+        };
+        let err = request.send().await.unwrap_err();
+        assert_eq!(err.code(), Some("ValidationException"), "{err:?}");
+        assert!(
+            err.message()
+                .unwrap_or_default()
+                .contains("cannot be lower"),
+            "{err:?}"
+        );
+    }
+    let expected_indexes = [
+        ("cold".to_owned(), (25_000, 4_000)),
+        ("hot".to_owned(), (12_000, 9_000)),
+    ];
+    let (table, mut indexes) = warm_of(&client, "warm").await;
+    indexes.sort();
+    assert_eq!(table, (30_000, 6_000));
+    assert_eq!(indexes, expected_indexes);
+
+    // Stored, not recomputed: the same after a restart on the same data directory.
+    server.terminate().unwrap();
+    let server = Server::start_on_dir(dir.path()).await;
+    let client = server.client();
+    let (table, mut indexes) = warm_of(&client, "warm").await;
+    indexes.sort();
+    assert_eq!(table, (30_000, 6_000));
+    assert_eq!(indexes, expected_indexes);
+
+    // A re-created table starts from the defaults again.
+    client
+        .delete_table()
+        .table_name("warm")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_table()
+        .table_name("warm")
+        .attribute_definitions(attr("pk"))
+        .key_schema(hash("pk"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    wait_active(&client, "warm").await;
+    assert_eq!(warm_of(&client, "warm").await.0, (12_000, 4_000));
 }
 
 #[tokio::test]

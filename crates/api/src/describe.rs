@@ -85,6 +85,46 @@ impl WarmThroughput {
     pub(crate) fn units(&self) -> (u64, u64) {
         (self.read_units_per_second, self.write_units_per_second)
     }
+
+    /// Raised to what CreateTable or UpdateTable set (each dimension the larger of the
+    /// default and the stored value), as DynamoDB reports it.
+    pub(crate) fn raised(self, set: table::WarmUnits) -> Self {
+        WarmThroughput {
+            read_units_per_second: self.read_units_per_second.max(set.read),
+            write_units_per_second: self.write_units_per_second.max(set.write),
+            status: self.status,
+        }
+    }
+
+    /// The default warm throughput of a table (before anything is set).
+    pub(crate) fn of_table(meta: &TableMeta) -> Self {
+        let p = &meta.provisioned;
+        WarmThroughput::of(
+            meta.billing_mode,
+            p.read_capacity_units,
+            p.write_capacity_units,
+            meta.status.as_str(),
+        )
+    }
+
+    /// The default warm throughput of one of a table's global secondary indexes.
+    pub(crate) fn of_index(meta: &TableMeta, index: &model::IndexMeta) -> Self {
+        let p = index.provisioned;
+        WarmThroughput::of(
+            meta.billing_mode,
+            p.map_or(0, |p| p.read_capacity_units),
+            p.map_or(0, |p| p.write_capacity_units),
+            index.status.as_str(),
+        )
+    }
+}
+
+/// The warm throughput stored for a table in the local replica.
+pub(crate) fn warm_record(
+    region: &dyn crate::Region,
+    meta: &TableMeta,
+) -> Result<table::WarmRecord, crate::error::ApiError> {
+    Ok(table::warm_record(region.store(), meta)?)
 }
 
 #[derive(Debug, Serialize)]
@@ -209,13 +249,16 @@ impl<'a> TableDescription<'a> {
             global_secondary_indexes,
             local_secondary_indexes,
             restore_summary: None,
-            warm_throughput: WarmThroughput::of(
-                meta.billing_mode,
-                p.read_capacity_units,
-                p.write_capacity_units,
-                meta.status.as_str(),
-            ),
+            warm_throughput: WarmThroughput::of_table(meta),
         }
+    }
+
+    /// Raises the table's and its global secondary indexes' WarmThroughput to what was set
+    /// (`table::warm`). Call after [`TableDescription::with_indexes`], which rebuilds them.
+    pub(crate) fn with_warm(mut self, record: &table::WarmRecord) -> Self {
+        self.warm_throughput = self.warm_throughput.raised(record.table);
+        crate::index_views::raise_warm(&mut self.global_secondary_indexes, record);
+        self
     }
 
     /// Adds the RestoreSummary of a restored table.

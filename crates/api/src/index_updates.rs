@@ -17,6 +17,7 @@ use crate::indexes::{
     throughput_checks, IndexSpec, IndexWire, ThroughputWire,
 };
 use crate::request::propose;
+use crate::tables::WarmThroughputWire;
 use crate::validate::Violations;
 use crate::Region;
 
@@ -48,6 +49,7 @@ struct IndexNameWire {
 struct IndexUpdateThroughputWire {
     index_name: Option<String>,
     provisioned_throughput: Option<ThroughputWire>,
+    warm_throughput: Option<crate::tables::WarmThroughputWire>,
 }
 
 /// One GlobalSecondaryIndexUpdates action.
@@ -55,7 +57,12 @@ struct IndexUpdateThroughputWire {
 pub(crate) enum IndexUpdate {
     Create(IndexSpec),
     Delete(String),
-    Update(String, Option<(u64, u64)>),
+    /// New provisioned (read, write) units and WarmThroughput (reads, writes per second).
+    Update(
+        String,
+        Option<(u64, u64)>,
+        Option<(Option<u64>, Option<u64>)>,
+    ),
 }
 
 /// UpdateTable's GlobalSecondaryIndexUpdates and AttributeDefinitions, shape-checked.
@@ -69,6 +76,40 @@ impl UpdateIndexes {
     /// Whether there is anything to do.
     pub(crate) fn is_empty(&self) -> bool {
         self.updates.is_empty()
+    }
+
+    /// The WarmThroughput the Create and Update actions ask for, by index name, checked as
+    /// DynamoDB does: at least one member, and an existing index's never lowered below what
+    /// it reports now (its default raised by `record`). An Update of an unknown index is left
+    /// to [`run_updates`], which refuses it.
+    pub(crate) fn warm(
+        &self,
+        current: &TableMeta,
+        record: &table::WarmRecord,
+    ) -> Result<Vec<(String, table::WarmUnits)>, ApiError> {
+        let mut out = Vec::new();
+        for update in &self.updates {
+            let (name, requested, now) = match update {
+                IndexUpdate::Create(spec) => match spec.warm {
+                    Some(w) => (&spec.name, w, (0, 0)),
+                    None => continue,
+                },
+                IndexUpdate::Update(name, _, Some(w)) => {
+                    let Some(index) = current.global_indexes.iter().find(|i| i.name == *name)
+                    else {
+                        continue;
+                    };
+                    let now = crate::describe::WarmThroughput::of_index(current, index)
+                        .raised(record.index(name))
+                        .units();
+                    (name, *w, now)
+                }
+                IndexUpdate::Update(..) | IndexUpdate::Delete(_) => continue,
+            };
+            WarmThroughputWire::check_against(requested, now)?;
+            out.push((name.clone(), WarmThroughputWire::units(requested)));
+        }
+        Ok(out)
     }
 }
 
@@ -134,8 +175,12 @@ pub(crate) fn decode_updates(
                 );
                 Some((u64::try_from(r).ok()?, u64::try_from(w).ok()?))
             });
+            let warm = update
+                .warm_throughput
+                .as_ref()
+                .map(|w| w.check(&mut v, &format!("{field}.update.warmThroughput")));
             if let Some(name) = name {
-                out.push(IndexUpdate::Update(name.clone(), throughput));
+                out.push(IndexUpdate::Update(name.clone(), throughput, warm));
             }
         }
     }
@@ -174,7 +219,7 @@ pub(crate) fn decode_updates(
     for u in &out {
         let name = match u {
             IndexUpdate::Create(s) => &s.name,
-            IndexUpdate::Delete(n) | IndexUpdate::Update(n, _) => n,
+            IndexUpdate::Delete(n) | IndexUpdate::Update(n, ..) => n,
         };
         if !named.insert(name.clone()) {
             return Err(invalid(format_args!(
@@ -229,7 +274,7 @@ pub(crate) async fn run_updates(
                     index: name.clone(),
                 }
             }
-            IndexUpdate::Update(name, throughput) => {
+            IndexUpdate::Update(name, throughput, warm) => {
                 check_existing(current, name, "update")?;
                 let provisioned = match (current.billing_mode, throughput) {
                     (BillingMode::PayPerRequest, Some(_)) => {
@@ -238,6 +283,8 @@ pub(crate) async fn run_updates(
                         )))
                     }
                     (BillingMode::PayPerRequest, None) => continue,
+                    // Only WarmThroughput: set with the table's other warm throughput.
+                    (BillingMode::Provisioned, None) if warm.is_some() => continue,
                     (BillingMode::Provisioned, None) => {
                         return Err(invalid(format_args!(
                             "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {name}"

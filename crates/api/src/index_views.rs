@@ -125,21 +125,21 @@ pub(crate) fn describe<'a>(
             index_size_bytes: size_bytes,
             item_count,
             index_arn: index.arn(meta),
-            warm_throughput: global.then(|| {
-                let p = index.provisioned;
-                crate::describe::WarmThroughput::of(
-                    meta.billing_mode,
-                    p.map_or(0, |p| p.read_capacity_units),
-                    p.map_or(0, |p| p.write_capacity_units),
-                    index.status.as_str(),
-                )
-            }),
+            warm_throughput: global.then(|| crate::describe::WarmThroughput::of_index(meta, index)),
         }
     };
     (
         meta.global_indexes.iter().map(|i| one(i, true)).collect(),
         meta.local_indexes.iter().map(|i| one(i, false)).collect(),
     )
+}
+
+/// Raises each global index's WarmThroughput to what was set for it.
+pub(crate) fn raise_warm(indexes: &mut [IndexDescription<'_>], record: &table::WarmRecord) {
+    for index in indexes {
+        let set = record.index(index.index_name);
+        index.warm_throughput = index.warm_throughput.map(|w| w.raised(set));
+    }
 }
 
 /// The statistics of an index in the local replica (zeros if they cannot be read).

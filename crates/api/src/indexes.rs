@@ -28,6 +28,8 @@ pub(crate) struct IndexWire {
     key_schema: Option<Vec<KeyElementWire>>,
     projection: Option<ProjectionWire>,
     provisioned_throughput: Option<ThroughputWire>,
+    /// Global secondary indexes only (ignored on a local one, which has none).
+    warm_throughput: Option<crate::tables::WarmThroughputWire>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +62,8 @@ pub(crate) struct IndexSpec {
     pub(crate) non_key_attributes: Option<Vec<String>>,
     throughput: Option<(u64, u64)>,
     throughput_given: bool,
+    /// WarmThroughput (reads, writes per second), checked for shape.
+    pub(crate) warm: Option<(Option<u64>, Option<u64>)>,
     /// Projection given without a ProjectionType: refused after the shape checks, as
     /// DynamoDB does.
     projection_type_missing: bool,
@@ -77,6 +81,15 @@ impl CreateIndexes {
     /// checks differently).
     pub(crate) fn any(&self) -> bool {
         self.global.is_some() || self.local.is_some()
+    }
+
+    /// The global secondary indexes' requested WarmThroughput, by index name.
+    pub(crate) fn global_warm(&self) -> Vec<(String, (Option<u64>, Option<u64>))> {
+        self.global
+            .iter()
+            .flatten()
+            .filter_map(|spec| Some((spec.name.clone(), spec.warm?)))
+            .collect()
     }
 }
 
@@ -211,6 +224,10 @@ pub(crate) fn spec(
         let w = unit("writeCapacityUnits", t.write_capacity_units);
         r.zip(w)
     });
+    let warm = wire
+        .warm_throughput
+        .as_ref()
+        .map(|w| w.check(v, &format!("{field}.warmThroughput")));
     let name = name?.clone();
     let projection = projection?;
     let projection_type_missing = projection.projection_type.is_none();
@@ -224,6 +241,7 @@ pub(crate) fn spec(
         non_key_attributes: projection.non_key_attributes.clone(),
         throughput: throughput.flatten(),
         throughput_given: wire.provisioned_throughput.is_some(),
+        warm,
         projection_type_missing,
     })
 }

@@ -72,7 +72,10 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
         TABLE_CLASSES,
         TABLE_CLASSES_SHOWN,
     );
-    let warm = wire.warm_throughput.as_ref().map(|w| w.check(&mut v));
+    let warm = wire
+        .warm_throughput
+        .as_ref()
+        .map(|w| w.check(&mut v, "warmThroughput"));
     v.finish()?;
     let indexes = crate::index_updates::decode_updates(
         wire.global_secondary_index_updates.as_ref(),
@@ -128,15 +131,19 @@ pub(crate) fn decode_update(body: &[u8]) -> Result<UpdateTable, ApiError> {
 /// against the local replica first.
 pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<u8>, ApiError> {
     let current = load(region, &req.name)?;
+    let mut record = crate::describe::warm_record(region, &current)?;
     if let Some(warm) = req.warm {
-        let now = crate::describe::WarmThroughput::of(
-            current.billing_mode,
-            current.provisioned.read_capacity_units,
-            current.provisioned.write_capacity_units,
-            "ACTIVE",
-        );
+        let now = crate::describe::WarmThroughput::of_table(&current).raised(record.table);
         WarmThroughputWire::check_against(warm, now.units())?;
     }
+    // Warm throughput is set per region (as in DynamoDB, where each replica has its own):
+    // proposed here, never replicated.
+    let warm = table::WarmUpdate {
+        table: current.name.clone(),
+        units: req.warm.map(WarmThroughputWire::units),
+        indexes: req.indexes.warm(&current, &record)?,
+    };
+    record.raise(&warm);
     let only_warm = req.warm.is_some()
         && req.billing_mode.is_none()
         && req.provisioned.is_none()
@@ -146,11 +153,13 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
         && req.stream.is_none()
         && req.replica_updates.is_empty();
     if only_warm {
-        // Meridian does not throttle: there is nothing to warm, and nothing to propose.
-        let stats = table::table_stats(region.store(), &current)?;
+        // Meridian does not throttle: the value is kept only to be reported.
+        let meta = expect_table(propose(region, &Command::SetWarmThroughput(warm)).await?)?;
+        let stats = table::table_stats(region.store(), &meta)?;
         return json_body(&TableDescriptionOutput {
-            table_description: TableDescription::new(&current, stats.item_count, stats.size_bytes)
-                .with_indexes(&current, &crate::index_views::stats_of(region.store())),
+            table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
+                .with_indexes(&meta, &crate::index_views::stats_of(region.store()))
+                .with_warm(&record),
         });
     }
     if !req.replica_updates.is_empty() {
@@ -158,6 +167,7 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
             || req.provisioned.is_some()
             || req.deletion_protection.is_some()
             || req.table_class.is_some()
+            || req.warm.is_some()
             || !req.indexes.is_empty();
         if others {
             return Err(ApiError::validation(
@@ -222,9 +232,14 @@ pub(crate) async fn update(region: &dyn Region, req: UpdateTable) -> Result<Vec<
     if let Some(enable) = stream {
         meta = crate::streams::set_stream(region, name, enable).await?;
     }
+    // Last: an index created above exists by now.
+    if !warm.is_empty() {
+        meta = expect_table(propose(region, &Command::SetWarmThroughput(warm)).await?)?;
+    }
     let stats = table::table_stats(region.store(), &meta)?;
     json_body(&TableDescriptionOutput {
         table_description: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
-            .with_indexes(&meta, &crate::index_views::stats_of(region.store())),
+            .with_indexes(&meta, &crate::index_views::stats_of(region.store()))
+            .with_warm(&record),
     })
 }

@@ -58,23 +58,31 @@ pub(crate) struct WarmThroughputWire {
 }
 
 impl WarmThroughputWire {
-    /// Checks the members (at least 1 each; at least one given). Returns the requested
-    /// (reads, writes) per second.
-    pub(crate) fn check(&self, v: &mut Violations) -> (Option<u64>, Option<u64>) {
+    /// Checks the members (at least 1 each) of the WarmThroughput at `field`
+    /// (`warmThroughput`, or an index's). Returns the requested (reads, writes) per second.
+    pub(crate) fn check(&self, v: &mut Violations, field: &str) -> (Option<u64>, Option<u64>) {
         let mut unit = |field: &str, value: Option<i64>| {
             let value = value?;
             v.at_least(field, value, 1);
             u64::try_from(value).ok().filter(|u| *u >= 1)
         };
         let read = unit(
-            "warmThroughput.readUnitsPerSecond",
+            &format!("{field}.readUnitsPerSecond"),
             self.read_units_per_second,
         );
         let write = unit(
-            "warmThroughput.writeUnitsPerSecond",
+            &format!("{field}.writeUnitsPerSecond"),
             self.write_units_per_second,
         );
         (read, write)
+    }
+
+    /// The stored form of checked (reads, writes): 0 for a member not given.
+    pub(crate) fn units(requested: (Option<u64>, Option<u64>)) -> table::WarmUnits {
+        table::WarmUnits {
+            read: requested.0.unwrap_or(0),
+            write: requested.1.unwrap_or(0),
+        }
     }
 
     /// Refuses a request for less than the table's warm throughput now (DynamoDB only
@@ -145,6 +153,9 @@ pub struct CreateTable {
     local_indexes: Vec<model::IndexMeta>,
     /// The view type of the stream to create with the table.
     stream: Option<model::StreamViewType>,
+    /// WarmThroughput of the table and of its global secondary indexes (by name).
+    warm: Option<table::WarmUnits>,
+    index_warm: Vec<(String, table::WarmUnits)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -245,11 +256,20 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
         wire.global_secondary_indexes.as_ref(),
         wire.local_secondary_indexes.as_ref(),
     )?;
-    let warm = wire.warm_throughput.as_ref().map(|w| w.check(&mut v));
+    let warm = wire
+        .warm_throughput
+        .as_ref()
+        .map(|w| w.check(&mut v, "warmThroughput"));
     v.finish()?;
+    // Any value of at least 1 raises a new table's (or index's) warm throughput; none is
+    // lower. What is reported is the larger of DynamoDB's default and the value set.
     if let Some(warm) = warm {
-        // Any value of at least 1 raises a new table's warm throughput; none is lower.
         WarmThroughputWire::check_against(warm, (0, 0))?;
+    }
+    let mut index_warm = Vec::new();
+    for (index, requested) in indexes.global_warm() {
+        WarmThroughputWire::check_against(requested, (0, 0))?;
+        index_warm.push((index, WarmThroughputWire::units(requested)));
     }
 
     let stream = crate::streams::stream_spec(wire.stream_specification.as_ref())?.flatten();
@@ -270,6 +290,8 @@ pub(crate) fn decode_create(body: &[u8]) -> Result<CreateTable, ApiError> {
         global_indexes,
         local_indexes,
         stream,
+        warm: warm.map(WarmThroughputWire::units),
+        index_warm,
     })
 }
 
@@ -404,11 +426,24 @@ pub(crate) struct TableDescriptionOutput<'a> {
 /// Runs CreateTable: chooses the table id and creation time, then proposes it.
 pub(crate) async fn create(region: &dyn Region, req: CreateTable) -> Result<Vec<u8>, ApiError> {
     crate::global::check_replicas_tag(region, &req.tags)?;
+    let warm = table::WarmUpdate {
+        table: req.name.clone(),
+        units: req.warm,
+        indexes: req.index_warm.clone(),
+    };
     let meta = new_meta(region, req);
-    let meta = expect_table(propose(region, &Command::CreateTable(meta)).await?)?;
+    let mut meta = expect_table(propose(region, &Command::CreateTable(meta)).await?)?;
+    // `Command::CreateTable` carries a bare `TableMeta`, which cannot take the warm throughput
+    // without changing its encoded shape: it is set by the next entry. A crash in between
+    // leaves the table with the default warm throughput, which a repeated UpdateTable raises.
+    if !warm.is_empty() {
+        meta = expect_table(propose(region, &Command::SetWarmThroughput(warm.clone())).await?)?;
+    }
     let meta = crate::global::auto_global(region, meta).await?;
+    let mut record = table::WarmRecord::default();
+    record.raise(&warm);
     json_body(&TableDescriptionOutput {
-        table_description: TableDescription::new(&meta, 0, 0),
+        table_description: TableDescription::new(&meta, 0, 0).with_warm(&record),
     })
 }
 
@@ -514,6 +549,7 @@ pub(crate) fn describe(region: &dyn Region, req: &TableRef) -> Result<Vec<u8>, A
     json_body(&Output {
         table: TableDescription::new(&meta, stats.item_count, stats.size_bytes)
             .with_indexes(&meta, &crate::index_views::stats_of(region.store()))
+            .with_warm(&crate::describe::warm_record(region, &meta)?)
             .with_restore(table::backup::restore_summary(region.store(), &meta)?.as_ref()),
     })
 }

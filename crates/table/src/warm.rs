@@ -52,6 +52,17 @@ impl WarmRecord {
     pub fn index(&self, name: &str) -> WarmUnits {
         self.indexes.get(name).copied().unwrap_or_default()
     }
+
+    /// Raises the record by `update` (what applying it does, the indexes' existence aside).
+    pub fn raise(&mut self, update: &WarmUpdate) {
+        if let Some(units) = update.units {
+            self.table = self.table.max(units);
+        }
+        for (name, units) in &update.indexes {
+            let entry = self.indexes.entry(name.clone()).or_default();
+            *entry = entry.max(*units);
+        }
+    }
 }
 
 /// [`Command::SetWarmThroughput`](crate::Command::SetWarmThroughput): raises a table's and/or
@@ -60,8 +71,17 @@ impl WarmRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WarmUpdate {
     pub table: String,
+    /// The table's own warm throughput, if requested.
     pub units: Option<WarmUnits>,
+    /// Global secondary indexes' (name, warm throughput).
     pub indexes: Vec<(String, WarmUnits)>,
+}
+
+impl WarmUpdate {
+    /// Whether it raises anything at all (nothing to propose otherwise).
+    pub fn is_empty(&self) -> bool {
+        self.units.is_none() && self.indexes.is_empty()
+    }
 }
 
 fn record_key(table: &uuid::Uuid) -> Vec<u8> {
@@ -114,13 +134,7 @@ pub(crate) fn set(view: &mut ApplyView<'_>, update: &WarmUpdate) -> Result<Outco
         ))));
     }
     let mut record = view_record(view, &meta.id)?;
-    if let Some(units) = update.units {
-        record.table = record.table.max(units);
-    }
-    for (name, units) in &update.indexes {
-        let entry = record.indexes.entry(name.clone()).or_default();
-        *entry = entry.max(*units);
-    }
+    record.raise(update);
     store_record(view, &meta.id, &record)?;
     // Rewritten unchanged so the outcome is the table as of this entry, like other commands.
     put_table(view, &meta)?;
