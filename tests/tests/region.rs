@@ -115,7 +115,7 @@ async fn every_node_serves_every_request() {
         .unwrap();
     assert_eq!(code, 200);
     assert!(
-        metrics.contains("meridian_raft_applied_index{node=\"1\"}"),
+        metrics.contains("meridian_raft_applied_index{node=\"1\",region=\"us-east-1\"}"),
         "{metrics}"
     );
     assert!(metrics.contains("meridian_raft_is_leader"), "{metrics}");

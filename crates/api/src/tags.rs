@@ -106,7 +106,11 @@ pub(crate) fn decode_tags(
         for tag in tags {
             if let (Some(key), Some(value)) = (&tag.key, &tag.value) {
                 check_tag_key(key)?;
-                check_tag_value(value)?;
+                // Meridian's own `meridian:replicas` holds a comma-separated region list,
+                // which CreateTable validates as such.
+                if key != crate::global::REPLICAS_TAG {
+                    check_tag_value(value)?;
+                }
             }
         }
     }
@@ -368,6 +372,9 @@ mod tests {
             tag_error(tags(serde_json::json!([{"Key": "a", "Value": "x;y"}]))),
             "One or more parameter values were invalid: Invalid characters in tag value: x;y"
         );
+        // Meridian's replica list is a comma-separated tag value of its own.
+        let ok = serde_json::json!({"ResourceArn": ARN, "Tags": [{"Key": "meridian:replicas", "Value": "us-east-1,eu-west-1"}]});
+        assert!(decode_tag(&serde_json::to_vec(&ok).unwrap()).is_ok());
         // Length violations come first, all of them together.
         assert_eq!(
             tag_error(tags(serde_json::json!([{"Key": "a!", "Value": "x"}, {"Key": "", "Value": "v".repeat(257)}]))),
