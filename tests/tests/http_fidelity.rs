@@ -305,6 +305,91 @@ async fn t10_require_auth_accepts_the_key_and_refuses_the_rest() {
     .unwrap();
 }
 
+/// An SDK client for `url` signing for `region` with the given key.
+fn client_in(url: &str, region: &'static str, key_id: &str, secret: &str) -> Client {
+    let config = client_with(url, key_id, secret)
+        .config()
+        .to_builder()
+        .region(Region::new(region))
+        .build();
+    Client::from_conf(config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_dev_lab_require_auth_verifies_every_region() {
+    let key = format!("{TEST_KEY_ID}:{TEST_SECRET}");
+    let server = Server::spawn(&[
+        "dev".to_owned(),
+        "--in-memory".to_owned(),
+        "--port".to_owned(),
+        "0".to_owned(),
+        "--regions".to_owned(),
+        "us-east-1,eu-west-1".to_owned(),
+        "--no-auto-global".to_owned(),
+        "--require-auth".to_owned(),
+        "--auth-key".to_owned(),
+        key,
+    ])
+    .expect("starting meridian dev --require-auth");
+    // The configured key works in every region of the shared port (routed by the signing
+    // region); the region's own listener is set up by the same code.
+    for region in ["us-east-1", "eu-west-1"] {
+        let good = client_in(server.url(), region, TEST_KEY_ID, TEST_SECRET);
+        good.create_table()
+            .table_name(format!("authed-{region}"))
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+        let tables = good.list_tables().send().await.unwrap();
+        assert_eq!(tables.table_names(), [format!("authed-{region}")]);
+
+        // Any other key is refused as DynamoDB refuses an unknown one; so is a wrong secret.
+        let unknown = client_in(server.url(), region, "AKIDUNKNOWN", TEST_SECRET);
+        let err = unknown.list_tables().send().await.unwrap_err();
+        assert_eq!(err.code(), Some("UnrecognizedClientException"), "{err:?}");
+        let wrong = client_in(server.url(), region, TEST_KEY_ID, "not-the-secret");
+        let err = wrong.list_tables().send().await.unwrap_err();
+        assert_eq!(err.code(), Some("InvalidSignatureException"), "{err:?}");
+    }
+    let port = server.port();
+    tokio::task::spawn_blocking(move || {
+        let raw = post(port, "ListTables", &[], b"{}");
+        assert_eq!(raw.status, 400);
+        assert_eq!(raw.error_type(), "MissingAuthenticationTokenException");
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn t10_dev_lab_require_auth_without_a_key_refuses_to_start() {
+    let out = Command::new(binary_path().unwrap())
+        .args(["dev", "--in-memory", "--port", "0", "--require-auth"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--require-auth needs at least one access key"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn t10_without_require_auth_any_credentials_work() {
     let server = Server::start().await;

@@ -218,6 +218,15 @@ pub struct DevArgs {
     /// Serve the web console (`/console`) even when --host is not a loopback address.
     #[arg(long = "console-bind-any")]
     pub console_bind_any: bool,
+    /// Verify AWS Signature Version 4 on every DynamoDB and Streams request, on every API
+    /// port of the lab (the shared port included): only requests signed with an --auth-key
+    /// are answered. Default: off (any credentials are accepted).
+    #[arg(long = "require-auth")]
+    pub require_auth: bool,
+    /// An access key requests may be signed with, as ACCESS_KEY_ID:SECRET_ACCESS_KEY
+    /// (repeatable).
+    #[arg(long = "auth-key", value_name = "AKID:SECRET")]
+    pub auth_keys: Vec<String>,
 }
 
 /// `meridian status`.

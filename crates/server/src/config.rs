@@ -187,17 +187,35 @@ fn resolve_auth(
     args: &ServeArgs,
     file: AuthSection,
 ) -> Result<Option<std::sync::Arc<api::AccessKeys>>, ConfigError> {
-    let bad = |e: api::AccessKeyError| ConfigError::Auth(e.to_string());
-    let mut pairs: Vec<(String, String)> = file
+    let pairs: Vec<(String, String)> = file
         .keys
         .into_iter()
         .map(|k| (k.access_key_id, k.secret_access_key))
         .collect();
-    for spec in &args.auth_keys {
+    let require = args.require_auth || file.require.unwrap_or(false);
+    access_keys(require, pairs, &args.auth_keys)
+}
+
+/// The access keys of `meridian dev --require-auth --auth-key AKID:SECRET` (the lab has no
+/// config file): None unless `require_auth`.
+pub fn resolve_dev_auth(
+    require_auth: bool,
+    auth_keys: &[String],
+) -> Result<Option<std::sync::Arc<api::AccessKeys>>, ConfigError> {
+    access_keys(require_auth, Vec::new(), auth_keys)
+}
+
+/// `pairs` (from a config file) and the `--auth-key` `specs`, checked; None unless `require`.
+fn access_keys(
+    require: bool,
+    mut pairs: Vec<(String, String)>,
+    specs: &[String],
+) -> Result<Option<std::sync::Arc<api::AccessKeys>>, ConfigError> {
+    let bad = |e: api::AccessKeyError| ConfigError::Auth(e.to_string());
+    for spec in specs {
         pairs.push(api::AccessKeys::parse_pair(spec).map_err(bad)?);
     }
     let keys = api::AccessKeys::new(pairs).map_err(bad)?;
-    let require = args.require_auth || file.require.unwrap_or(false);
     if !require {
         if !keys.is_empty() {
             tracing::warn!(

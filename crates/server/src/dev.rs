@@ -138,7 +138,14 @@ pub async fn run(args: &DevArgs, started: Instant) -> anyhow::Result<()> {
             configs.push(config);
         }
     }
-    let lab = Arc::new(Lab::start(configs, regions.clone(), args.console_bind_any).await?);
+    let auth = crate::config::resolve_dev_auth(args.require_auth, &args.auth_keys)?;
+    if let Some(keys) = &auth {
+        tracing::info!(
+            access_keys = keys.len(),
+            "SigV4 signatures are verified on every API port of the lab"
+        );
+    }
+    let lab = Arc::new(Lab::start(configs, regions.clone(), args.console_bind_any, auth).await?);
     let lab_port = match args.lab_port {
         Some(port) => port,
         None if args.port == 0 => 0,

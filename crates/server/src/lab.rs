@@ -77,6 +77,8 @@ struct Slot {
     shared: bool,
     /// Serve the web console even on a non-loopback address (`--console-bind-any`).
     console_bind_any: bool,
+    /// The access keys SigV4 signatures are verified against (`--require-auth`); None: off.
+    auth: Option<Arc<api::AccessKeys>>,
     /// The lab's metrics registry, served on every API port's `/metrics`.
     metrics: metrics::Metrics,
 }
@@ -104,11 +106,13 @@ impl std::fmt::Debug for Lab {
 impl Lab {
     /// Starts every node of `configs` (in order) under one chaos state; the first node of the
     /// first region also serves the shared port. `console_bind_any` serves the web console
-    /// even on a non-loopback address.
+    /// even on a non-loopback address; with `auth`, every API port verifies SigV4
+    /// signatures against those keys.
     pub async fn start(
         configs: Vec<NodeConfig>,
         regions: Vec<String>,
         console_bind_any: bool,
+        auth: Option<Arc<api::AccessKeys>>,
     ) -> anyhow::Result<Lab> {
         let chaos = Chaos::new();
         let directory = LabDirectory::new();
@@ -132,6 +136,7 @@ impl Lab {
                 api_stop: None,
                 shared,
                 console_bind_any,
+                auth: auth.clone(),
                 metrics: registry.clone(),
             });
         }
@@ -349,6 +354,7 @@ async fn serve_api(slots: &mut [Slot], i: usize) -> anyhow::Result<()> {
         .as_ref()
         .map(|c| c.secret.as_str().into());
     options.console_bind_any = slots[i].console_bind_any;
+    options.auth = slots[i].auth.clone();
     options.metrics = Some(slots[i].metrics.clone());
     let (stop, mut stopped) = watch::channel(false);
     tokio::spawn(async move {
