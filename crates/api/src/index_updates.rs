@@ -61,7 +61,7 @@ pub(crate) enum IndexUpdate {
     Update(
         String,
         Option<(u64, u64)>,
-        Option<(Option<u64>, Option<u64>)>,
+        Option<crate::tables::WarmRequest>,
     ),
 }
 

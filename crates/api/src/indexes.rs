@@ -63,7 +63,7 @@ pub(crate) struct IndexSpec {
     throughput: Option<(u64, u64)>,
     throughput_given: bool,
     /// WarmThroughput (reads, writes per second), checked for shape.
-    pub(crate) warm: Option<(Option<u64>, Option<u64>)>,
+    pub(crate) warm: Option<crate::tables::WarmRequest>,
     /// Projection given without a ProjectionType: refused after the shape checks, as
     /// DynamoDB does.
     projection_type_missing: bool,
@@ -84,7 +84,7 @@ impl CreateIndexes {
     }
 
     /// The global secondary indexes' requested WarmThroughput, by index name.
-    pub(crate) fn global_warm(&self) -> Vec<(String, (Option<u64>, Option<u64>))> {
+    pub(crate) fn global_warm(&self) -> Vec<(String, crate::tables::WarmRequest)> {
         self.global
             .iter()
             .flatten()

@@ -48,7 +48,7 @@ pub struct UpdateTable {
     stream: Option<Option<model::StreamViewType>>,
     replica_updates: Vec<crate::global::ReplicaUpdate>,
     /// A requested WarmThroughput (reads, writes per second), checked against the table's.
-    warm: Option<(Option<u64>, Option<u64>)>,
+    warm: Option<crate::tables::WarmRequest>,
 }
 
 /// Decodes UpdateTable.

@@ -49,6 +49,10 @@ struct CreateTableWire {
     warm_throughput: Option<WarmThroughputWire>,
 }
 
+/// A requested WarmThroughput, checked for shape: (ReadUnitsPerSecond, WriteUnitsPerSecond),
+/// each if given.
+pub(crate) type WarmRequest = (Option<u64>, Option<u64>);
+
 /// A requested WarmThroughput (CreateTable, UpdateTable).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -60,7 +64,7 @@ pub(crate) struct WarmThroughputWire {
 impl WarmThroughputWire {
     /// Checks the members (at least 1 each) of the WarmThroughput at `field`
     /// (`warmThroughput`, or an index's). Returns the requested (reads, writes) per second.
-    pub(crate) fn check(&self, v: &mut Violations, field: &str) -> (Option<u64>, Option<u64>) {
+    pub(crate) fn check(&self, v: &mut Violations, field: &str) -> WarmRequest {
         let mut unit = |field: &str, value: Option<i64>| {
             let value = value?;
             v.at_least(field, value, 1);
@@ -78,7 +82,7 @@ impl WarmThroughputWire {
     }
 
     /// The stored form of checked (reads, writes): 0 for a member not given.
-    pub(crate) fn units(requested: (Option<u64>, Option<u64>)) -> table::WarmUnits {
+    pub(crate) fn units(requested: WarmRequest) -> table::WarmUnits {
         table::WarmUnits {
             read: requested.0.unwrap_or(0),
             write: requested.1.unwrap_or(0),
@@ -88,7 +92,7 @@ impl WarmThroughputWire {
     /// Refuses a request for less than the table's warm throughput now (DynamoDB only
     /// raises warm throughput) or for no value at all.
     pub(crate) fn check_against(
-        requested: (Option<u64>, Option<u64>),
+        requested: WarmRequest,
         current: (u64, u64),
     ) -> Result<(), ApiError> {
         if requested == (None, None) {

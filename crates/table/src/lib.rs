@@ -36,8 +36,8 @@ pub use engine::Engine;
 pub use error::{CancellationReason, Rejection, TableError};
 pub use indexes::{index_stats, IndexStats};
 pub use key::{decode_stored, StoredItem};
-pub use warm::{warm_record, WarmRecord, WarmUnits, WarmUpdate};
 pub use read::{get_item, query, scan, GetOutput, PageOutput, QueryInput, ScanInput, Select};
+pub use warm::{warm_record, WarmRecord, WarmUnits, WarmUpdate};
 
 #[cfg(test)]
 mod index_tests;
