@@ -92,10 +92,6 @@ pub(crate) fn request_digest(body: &[u8]) -> u64 {
         .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
-fn transact_items_length(v: &mut Violations, len: usize, shown_value: impl std::fmt::Display) {
-    v.length("transactItems", shown_value, len, 1, TRANSACT_ACTIONS_MAX);
-}
-
 /// Decodes and validates TransactWriteItems.
 pub(crate) fn decode_write(body: &[u8]) -> Result<TransactWriteRequest, ApiError> {
     let wire: TransactWriteWire = parse_body(body)?;
@@ -299,16 +295,7 @@ pub struct TransactGetRequest {
 
 /// TransactItems, checked for presence and count (the list is empty if it was missing).
 fn checked_items<T>(v: &mut Violations, items: Option<Vec<T>>) -> Vec<T> {
-    match items {
-        None => {
-            v.null("transactItems");
-            Vec::new()
-        }
-        Some(items) => {
-            transact_items_length(v, items.len(), format_args!("[{} items]", items.len()));
-            items
-        }
-    }
+    v.required_list("transactItems", items, TRANSACT_ACTIONS_MAX)
 }
 
 /// Decodes and validates TransactGetItems.

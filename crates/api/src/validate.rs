@@ -109,6 +109,32 @@ impl Violations {
         }
     }
 
+    /// A required list member of 1 to `max` entries: its entries, with a violation recorded
+    /// when it is missing (then empty) or its length is out of bounds.
+    pub(crate) fn required_list<T>(
+        &mut self,
+        field: &str,
+        list: Option<Vec<T>>,
+        max: usize,
+    ) -> Vec<T> {
+        match list {
+            None => {
+                self.null(field);
+                Vec::new()
+            }
+            Some(list) => {
+                self.length(
+                    field,
+                    format_args!("[{} items]", list.len()),
+                    list.len(),
+                    1,
+                    max,
+                );
+                list
+            }
+        }
+    }
+
     /// Parses an enum member against its allowed wire names, recording a violation if it is
     /// none of them. `shown_set` is the set as DynamoDB prints it.
     pub(crate) fn enumeration<T: Copy>(

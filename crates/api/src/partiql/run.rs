@@ -330,22 +330,7 @@ pub(crate) fn decode_batch(body: &[u8]) -> Result<BatchExecuteRequest, ApiError>
     let wire: BatchWire = parse_body(body)?;
     let mut v = Violations::new();
     let capacity = CapacityMode::parse(&mut v, wire.return_consumed_capacity.as_deref());
-    let items = match wire.statements {
-        None => {
-            v.null("statements");
-            Vec::new()
-        }
-        Some(items) => {
-            v.length(
-                "statements",
-                format_args!("[{} items]", items.len()),
-                items.len(),
-                1,
-                BATCH_STATEMENTS_MAX,
-            );
-            items
-        }
-    };
+    let items = v.required_list("statements", wire.statements, BATCH_STATEMENTS_MAX);
     let mut checked = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let prefix = format!("statements.{}.member.", i + 1);
@@ -635,22 +620,11 @@ pub(crate) fn decode_transaction(body: &[u8]) -> Result<ExecuteTransactionReques
             CLIENT_REQUEST_TOKEN_LEN_MAX,
         );
     }
-    let items = match wire.transact_statements {
-        None => {
-            v.null("transactStatements");
-            Vec::new()
-        }
-        Some(items) => {
-            v.length(
-                "transactStatements",
-                format_args!("[{} items]", items.len()),
-                items.len(),
-                1,
-                TRANSACT_STATEMENTS_MAX,
-            );
-            items
-        }
-    };
+    let items = v.required_list(
+        "transactStatements",
+        wire.transact_statements,
+        TRANSACT_STATEMENTS_MAX,
+    );
     let mut checked = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let prefix = format!("transactStatements.{}.member.", i + 1);
