@@ -79,6 +79,8 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     /// Appended to every node's config (e.g. a `[raft]` section).
     extra_toml: String,
+    /// Extra environment variables of every node's process.
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -90,6 +92,11 @@ impl Cluster {
 
     /// [`Cluster::start`] with `extra_toml` appended to every node's config.
     pub async fn start_with(n: u64, extra_toml: &str) -> Cluster {
+        Cluster::start_with_env(n, extra_toml, &[]).await
+    }
+
+    /// [`Cluster::start_with`], every node's process (also when restarted) with `env` set.
+    pub async fn start_with_env(n: u64, extra_toml: &str, env: &[(&str, &str)]) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports: Vec<(u64, u16, u16)> =
             (1..=n).map(|id| (id, free_port(), free_port())).collect();
@@ -125,6 +132,10 @@ impl Cluster {
             nodes,
             dir,
             extra_toml: extra_toml.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         for i in 0..region.nodes.len() {
             region.restart(i).await;
@@ -196,7 +207,11 @@ impl Cluster {
             "--config".to_owned(),
             self.nodes[i].config.display().to_string(),
         ];
-        let server = tokio::task::spawn_blocking(move || Server::spawn(&args))
+        let launch = crate::Launch {
+            env: self.env.clone(),
+            ..Default::default()
+        };
+        let server = tokio::task::spawn_blocking(move || Server::spawn_launched(&args, &launch))
             .await
             .expect("spawn task")
             .expect("starting a region node");

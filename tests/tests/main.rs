@@ -32,6 +32,7 @@ mod partiql;
 mod protocol;
 mod query_scan;
 mod region;
+mod region_features;
 mod resilience;
 mod stream_global;
 mod streams;

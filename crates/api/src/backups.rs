@@ -627,6 +627,10 @@ fn continuous_output(state: Option<PitrState>, now_ms: i64) -> Result<Vec<u8>, A
 }
 
 async fn restore(region: &dyn Region, req: Restore) -> Result<Vec<u8>, ApiError> {
+    // The backup, the source table and the target name are read from this node's replica:
+    // on a follower, first catch up with every write acknowledged anywhere (a backup created
+    // a moment ago through another node, a table just deleted).
+    region.linearize().await?;
     if table::load_table(region.store(), &req.target)?.is_some() {
         return Err(ApiError::Backup(
             BackupFault::TableAlreadyExists,
@@ -663,6 +667,12 @@ async fn restore(region: &dyn Region, req: Restore) -> Result<Vec<u8>, ApiError>
         Outcome::Backup(BackupOutcome::Restored(meta)) => meta,
         other => return Err(unexpected(&other)),
     };
+    // The restore was applied on the leader; on a follower, wait until it is applied here
+    // too before reading its statistics and RestoreSummary. The restore is done either way:
+    // if this wait fails, answer with what this replica has rather than an error.
+    if let Err(e) = region.linearize().await {
+        tracing::warn!(error = ?e, "restore applied, but not yet on this node");
+    }
     let stats = table::table_stats(region.store(), &meta).unwrap_or_default();
     let summary = table::backup::restore_summary(region.store(), &meta)?;
     #[derive(Serialize)]
