@@ -384,17 +384,9 @@ async fn answer(
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let route = if parts.method != Method::POST {
-        None
-    } else if parts.uri.path() == TTL_SWEEP_PATH {
-        Some(Route::SweepTtl)
-    } else {
-        header(X_AMZ_TARGET).and_then(|target| {
-            Operation::from_target(target)
-                .map(Route::DynamoDb)
-                .or_else(|| StreamOperation::from_target(target).map(Route::Streams))
-        })
-    };
+    let route = (parts.method == Method::POST)
+        .then(|| Route::of(parts.uri.path(), &parts.headers))
+        .flatten();
     let Some(route) = route else {
         return error_response(&ApiError::UnknownOperation, request_id);
     };
@@ -537,6 +529,18 @@ enum Route {
 }
 
 impl Route {
+    /// What a POST to `path` with these headers asks for: the TTL sweep by its path, else the
+    /// operation its `X-Amz-Target` names; `None` for anything else.
+    fn of(path: &str, headers: &http::HeaderMap) -> Option<Route> {
+        if path == TTL_SWEEP_PATH {
+            return Some(Route::SweepTtl);
+        }
+        let target = headers.get(X_AMZ_TARGET)?.to_str().ok()?;
+        Operation::from_target(target)
+            .map(Route::DynamoDb)
+            .or_else(|| StreamOperation::from_target(target).map(Route::Streams))
+    }
+
     fn name(self) -> &'static str {
         match self {
             Route::DynamoDb(op) => op.name(),
@@ -603,21 +607,9 @@ fn error_response(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
     response
 }
 
-/// The `operation` label of a POST: the operation its `X-Amz-Target` names (`PutItem`), the
-/// admin route's name, or `Unknown`.
+/// The `operation` label of a POST: its route's name, or `Unknown`.
 fn operation_label(path: &str, headers: &http::HeaderMap) -> &'static str {
-    if path == TTL_SWEEP_PATH {
-        return Route::SweepTtl.name();
-    }
-    headers
-        .get(X_AMZ_TARGET)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|target| {
-            Operation::from_target(target)
-                .map(Route::DynamoDb)
-                .or_else(|| StreamOperation::from_target(target).map(Route::Streams))
-        })
-        .map_or("Unknown", Route::name)
+    Route::of(path, headers).map_or("Unknown", Route::name)
 }
 
 fn respond(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response<Full<Bytes>> {
