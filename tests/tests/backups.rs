@@ -519,7 +519,7 @@ async fn t30_export_then_import_round_trip() {
     std::fs::create_dir_all(&csv_dir).unwrap();
     std::fs::write(
         csv_dir.join("rows.csv"),
-        "pk,v,note\nr1,one,\"with, comma\"\nr2,two,\n,no key,x\n",
+        "pk,v,note\nr1,one,\"with, comma\"\nr2,two,\"two\nlines, \"\"quoted\"\"\"\n,no key,x\n",
     )
     .unwrap();
     let import = c
@@ -554,6 +554,17 @@ async fn t30_export_then_import_round_trip() {
         .await
         .unwrap();
     assert_eq!(get_s(row.item().unwrap(), "note"), Some("with, comma"));
+    let row = c
+        .get_item()
+        .table_name("from_csv")
+        .key("pk", s("r2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get_s(row.item().unwrap(), "note"),
+        Some("two\nlines, \"quoted\"")
+    );
 }
 
 #[tokio::test]

@@ -803,6 +803,54 @@ struct Parsed {
     bytes: u64,
 }
 
+impl Parsed {
+    /// Keeps `item` if it is an item of the table, else counts an error.
+    fn push(&mut self, job: &ImportRecord, item: Option<Item>) {
+        match item.filter(|i| table::key::key_of_item(&job.table.key_schema, i).is_ok()) {
+            Some(item) => self.items.push(item),
+            None => self.errors += 1,
+        }
+    }
+}
+
+/// Reads one CSV object (RFC 4180, through the `csv` crate: quoted fields may hold the
+/// delimiter, quotes and line breaks); its first record names the columns unless the import
+/// gave a header.
+fn read_csv(reader: impl Read, job: &ImportRecord, parsed: &mut Parsed) -> std::io::Result<()> {
+    let delimiter = job
+        .csv_delimiter
+        .as_deref()
+        .and_then(|d| d.bytes().next())
+        .unwrap_or(b',');
+    let mut records = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut header = job.csv_header.clone();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let before = records.position().byte();
+        match records.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+        parsed.bytes += records.position().byte() - before;
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        match &header {
+            None => header = Some(fields),
+            Some(names) => {
+                let item = csv_item(&job.table, names, fields);
+                parsed.push(job, item);
+            }
+        }
+    }
+}
+
 /// Reads every object under the import's prefix.
 fn read_import(root: &Path, job: &ImportRecord) -> std::io::Result<Parsed> {
     let bucket_dir = root.join("exports").join(&job.location.bucket);
@@ -834,35 +882,17 @@ fn read_import(root: &Path, job: &ImportRecord) -> std::io::Result<Parsed> {
         } else {
             Box::new(raw)
         };
-        let lines = BufReader::new(reader).lines();
-        let mut header = job.csv_header.clone();
-        for line in lines {
+        if job.input_format == "CSV" {
+            read_csv(reader, job, &mut parsed)?;
+            continue;
+        }
+        for line in BufReader::new(reader).lines() {
             let line = line?;
             parsed.bytes += line.len() as u64 + 1;
             if line.trim().is_empty() {
                 continue;
             }
-            let item = if job.input_format == "CSV" {
-                let delimiter = job
-                    .csv_delimiter
-                    .as_deref()
-                    .and_then(|d| d.chars().next())
-                    .unwrap_or(',');
-                let fields = split_csv(&line, delimiter);
-                match &header {
-                    None => {
-                        header = Some(fields);
-                        continue;
-                    }
-                    Some(names) => csv_item(&job.table, names, fields),
-                }
-            } else {
-                json_item(&line)
-            };
-            match item.filter(|i| table::key::key_of_item(&job.table.key_schema, i).is_ok()) {
-                Some(item) => parsed.items.push(item),
-                None => parsed.errors += 1,
-            }
+            parsed.push(job, json_item(&line));
         }
     }
     Ok(parsed)
@@ -899,28 +929,6 @@ fn collect_files(
 fn json_item(line: &str) -> Option<Item> {
     let value: Value = serde_json::from_str(line).ok()?;
     model::item_from_json(value.get("Item")?).ok()
-}
-
-/// Splits one CSV line: fields separated by `delimiter`, optionally in double quotes with `""`
-/// for a quote.
-fn split_csv(line: &str, delimiter: char) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.trim_end_matches('\r').chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == delimiter && !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
 }
 
 /// A CSV row as an item: key attributes typed by their definitions, the others strings, empty
